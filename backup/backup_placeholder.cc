@@ -1,0 +1,1 @@
+// Replaced when the backup layer is implemented.

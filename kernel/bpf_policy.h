@@ -1,0 +1,61 @@
+// BpfPolicy: the cgroup-BPF half of the cell policy (DESIGN section 3), pinned in bpffs.
+//
+// One set of programs per installation instance (Paths::instance()), attached to the cgroup2
+// root with BPF_F_ALLOW_MULTI and pinned (links and maps) under Paths::bpf_pin_dir(), so they
+// keep enforcing after the loading process exits and several instances coexist. Programs:
+//   bind4 / bind6  a reserved port may be bound only by processes of its owner cell; other
+//                  cells and host non-root processes get EPERM; host root is never restricted
+//   sysctl         cells of profile medium/high cannot write sysctls
+//   dev            cells of profile medium/high may only use the device allow-list
+//   sock_create    cells of profile medium/high cannot open raw inet sockets
+// A cell is recognised by its cgroup id (the cell directory, or any descendant of it).
+// Denials are counted per cell and kind in a pinned map.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "base/paths.h"
+#include "base/result.h"
+#include "kernel/cell.h"
+
+namespace cells::kernel {
+
+enum class DenialKind { kBind = 0, kSysctl = 1, kDevice = 2, kSocket = 3 };
+inline constexpr int kDenialKinds = 4;
+std::string_view to_string(DenialKind k);  // "bind", "sysctl", "device", "socket"
+
+struct DenialCounts {
+  uint64_t by_kind[kDenialKinds] = {};
+};
+
+class BpfPolicy {
+ public:
+  // Mounts bpffs at /sys/fs/bpf if it is not mounted, then reuses the pinned programs and maps
+  // of this instance, or loads, attaches and pins them when missing (e.g. after a reboot).
+  static Result<BpfPolicy> ensure_loaded(const Paths& paths);
+
+  // Records CGROUP_ID as cell CID with PROFILE and reserves PORTS for it. Fails with kExists,
+  // naming the port and its owner cid, if another cell owns one; then nothing is recorded.
+  Status register_cell(uint64_t cgroup_id, uint32_t cid, Profile profile,
+                       std::span<const uint16_t> ports);
+  // Forgets the cell and releases its ports. Unknown cells are not an error.
+  Status unregister_cell(uint64_t cgroup_id, uint32_t cid);
+  // The cid owning PORT in this instance, or 0.
+  Result<uint32_t> port_owner(uint16_t port) const;
+  Result<DenialCounts> denials(uint32_t cid) const;
+
+  // Detaches and unpins everything of this instance (tests, `cellmgr system reset`).
+  static Status unload(const Paths& paths);
+
+  BpfPolicy(BpfPolicy&&) noexcept;
+  BpfPolicy& operator=(BpfPolicy&&) noexcept;
+  ~BpfPolicy();
+
+ private:
+  BpfPolicy();
+  struct Maps;  // fds of the pinned maps
+  Maps* maps_;
+};
+
+}  // namespace cells::kernel
