@@ -1,0 +1,58 @@
+// The one adapter between Cap'n Proto (which throws kj::Exception on malformed input) and
+// cells::Result. Internal to store/: public headers never expose capnp types.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "base/result.h"
+
+namespace cells::store::detail {
+
+// Runs F; a kj::Exception becomes kCorrupt "<what>: <description>".
+template <typename F>
+auto capnp_call(std::string_view what, F&& f) -> Result<std::invoke_result_t<F>> {
+  try {
+    return f();
+  } catch (const kj::Exception& e) {
+    return Error(ErrorKind::kCorrupt, std::string(what) + ": " + e.getDescription().cStr());
+  }
+}
+
+inline std::string to_bytes(capnp::MessageBuilder& msg) {
+  auto words = capnp::messageToFlatArray(msg);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// Copies BYTES into word-aligned storage: LMDB values carry no alignment guarantee, and
+// FlatArrayMessageReader needs 8-byte alignment. Reading limits stay at capnp's defaults, which
+// bound the work a hostile message can cause.
+class AlignedMessage {
+ public:
+  explicit AlignedMessage(std::string_view bytes)
+      : words_(kj::heapArray<capnp::word>((bytes.size() + 7) / 8)) {
+    if (bytes.size() % 8 != 0) {
+      KJ_FAIL_REQUIRE("message size is not a multiple of 8 bytes", bytes.size());
+    }
+    std::memcpy(words_.begin(), bytes.data(), bytes.size());
+    reader_.emplace(words_.asPtr());
+  }
+  template <typename T>
+  typename T::Reader root() {
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  kj::Array<capnp::word> words_;
+  std::optional<capnp::FlatArrayMessageReader> reader_;
+};
+
+}  // namespace cells::store::detail

@@ -1,0 +1,211 @@
+#include "store/records.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "store/capnp_adapter.h"
+#include "store/schema/records.capnp.h"
+
+namespace cells::store::detail {
+namespace {
+
+namespace s = schema;
+
+template <typename List>
+void set_texts(List list, const std::vector<std::string>& v) {
+  for (unsigned i = 0; i < v.size(); ++i) list.set(i, v[i]);
+}
+template <typename Reader>
+std::vector<std::string> get_texts(Reader list) {
+  std::vector<std::string> out;
+  for (auto t : list) out.emplace_back(t);
+  return out;
+}
+capnp::Data::Reader as_data(std::string_view b) {
+  return {reinterpret_cast<const kj::byte*>(b.data()), b.size()};
+}
+std::string from_data(capnp::Data::Reader d) {
+  return std::string(reinterpret_cast<const char*>(d.begin()), d.size());
+}
+
+void build_cell(s::CellManifest::Builder b, const CellManifest& c) {
+  b.setName(c.name);
+  b.setAutostart(c.autostart);
+  b.setProfile(c.profile);
+  auto ports = b.initReservedPorts(static_cast<unsigned>(c.reserved_ports.size()));
+  for (unsigned i = 0; i < c.reserved_ports.size(); ++i) ports.set(i, c.reserved_ports[i]);
+  set_texts(b.initCommand(static_cast<unsigned>(c.command.size())), c.command);
+  b.setRunAs(c.run_as);
+  auto rl = b.initRlimits();
+  rl.setNofile(c.rlimits.nofile);
+  rl.setAs(c.rlimits.as);
+  rl.setCore(c.rlimits.core);
+  set_texts(b.initDependsOn(static_cast<unsigned>(c.depends_on.size())), c.depends_on);
+  auto hc = b.initHealthcheck();
+  set_texts(hc.initCommand(static_cast<unsigned>(c.healthcheck.command.size())),
+            c.healthcheck.command);
+  hc.setTimeoutMs(c.healthcheck.timeout_ms);
+  hc.setIntervalMs(c.healthcheck.interval_ms);
+  hc.setRetries(c.healthcheck.retries);
+  auto log = b.initLog();
+  log.setFacility(c.log.facility);
+  log.setStdoutLevel(c.log.stdout_level);
+  log.setStderrLevel(c.log.stderr_level);
+  log.setTag(c.log.tag);
+  auto mounts = b.initMounts(static_cast<unsigned>(c.mounts.size()));
+  for (unsigned i = 0; i < c.mounts.size(); ++i) {
+    const MountSpec& m = c.mounts[i];
+    auto mb = mounts[i];
+    if (m.source_kind == MountSpec::Source::kVolume) {
+      mb.getSource().setVolume(m.source);
+    } else {
+      mb.getSource().setHostPath(m.source);
+    }
+    mb.setTarget(m.target);
+    mb.setReadOnly(m.read_only);
+  }
+  b.setBase(c.base);
+  b.setManifestText(c.manifest_text);
+}
+
+CellManifest read_cell(s::CellManifest::Reader r) {
+  CellManifest c;
+  c.name = r.getName();
+  c.autostart = r.getAutostart();
+  c.profile = r.getProfile();
+  for (auto p : r.getReservedPorts()) c.reserved_ports.push_back(p);
+  c.command = get_texts(r.getCommand());
+  c.run_as = r.getRunAs();
+  c.rlimits = {r.getRlimits().getNofile(), r.getRlimits().getAs(), r.getRlimits().getCore()};
+  c.depends_on = get_texts(r.getDependsOn());
+  auto hc = r.getHealthcheck();
+  c.healthcheck = {get_texts(hc.getCommand()), hc.getTimeoutMs(), hc.getIntervalMs(),
+                   hc.getRetries()};
+  auto log = r.getLog();
+  c.log = {log.getFacility(), log.getStdoutLevel(), log.getStderrLevel(), log.getTag()};
+  for (auto m : r.getMounts()) {
+    MountSpec ms;
+    if (m.getSource().isVolume()) {
+      ms.source_kind = MountSpec::Source::kVolume;
+      ms.source = m.getSource().getVolume();
+    } else {
+      ms.source_kind = MountSpec::Source::kHostPath;
+      ms.source = m.getSource().getHostPath();
+    }
+    ms.target = m.getTarget();
+    ms.read_only = m.getReadOnly();
+    c.mounts.push_back(std::move(ms));
+  }
+  c.base = r.getBase();
+  c.manifest_text = r.getManifestText();
+  return c;
+}
+
+template <typename T, typename Key>
+std::vector<const T*> sorted(const std::vector<T>& v, Key key) {
+  std::vector<const T*> out;
+  for (const T& x : v) out.push_back(&x);
+  std::sort(out.begin(), out.end(), [&](const T* a, const T* b) { return key(*a) < key(*b); });
+  return out;
+}
+
+}  // namespace
+
+std::string encode_generation(const Generation& g) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<s::Generation>();
+  b.setNumber(g.number);
+  b.setTimeNs(g.time_ns);
+  b.setOperationId(g.operation_id);
+  auto cells = sorted(g.desired.cells, [](const CellManifest& c) { return c.name; });
+  auto cl = b.initCells(static_cast<unsigned>(cells.size()));
+  for (unsigned i = 0; i < cells.size(); ++i) build_cell(cl[i], *cells[i]);
+  auto vols = sorted(g.desired.volumes, [](const VolumeManifest& v) { return v.name; });
+  auto vl = b.initVolumes(static_cast<unsigned>(vols.size()));
+  for (unsigned i = 0; i < vols.size(); ++i) {
+    vl[i].setName(vols[i]->name);
+    vl[i].setManifestText(vols[i]->manifest_text);
+  }
+  auto plans = sorted(g.desired.plans, [](const ApplyPlan& p) { return p.cell; });
+  auto pl = b.initPlans(static_cast<unsigned>(plans.size()));
+  for (unsigned i = 0; i < plans.size(); ++i) {
+    pl[i].setCell(plans[i]->cell);
+    pl[i].setText(plans[i]->text);
+    auto assets = pl[i].initAssets(static_cast<unsigned>(plans[i]->assets.size()));
+    for (unsigned j = 0; j < plans[i]->assets.size(); ++j) {
+      assets[j].setPath(plans[i]->assets[j].path);
+      const Hash& h = plans[i]->assets[j].sha256;
+      assets[j].setSha256(capnp::Data::Reader(h.data(), h.size()));
+    }
+  }
+  return to_bytes(msg);
+}
+
+Result<Generation> decode_generation(std::string_view bytes) {
+  auto r = capnp_call("decode generation", [&]() -> Result<Generation> {
+    AlignedMessage m(bytes);
+    auto gr = m.root<s::Generation>();
+    Generation g;
+    g.number = gr.getNumber();
+    g.time_ns = gr.getTimeNs();
+    g.operation_id = gr.getOperationId();
+    for (auto c : gr.getCells()) g.desired.cells.push_back(read_cell(c));
+    for (auto v : gr.getVolumes()) g.desired.volumes.push_back({v.getName(), v.getManifestText()});
+    for (auto p : gr.getPlans()) {
+      ApplyPlan plan{p.getCell(), p.getText(), {}};
+      for (auto a : p.getAssets()) {
+        AssetHash ah{a.getPath(), {}};
+        if (a.getSha256().size() != ah.sha256.size()) {
+          return Error(ErrorKind::kCorrupt, "generation " + std::to_string(g.number) +
+                                                ": asset hash of " + ah.path + " is not 32 bytes");
+        }
+        std::memcpy(ah.sha256.data(), a.getSha256().begin(), ah.sha256.size());
+        plan.assets.push_back(std::move(ah));
+      }
+      g.desired.plans.push_back(std::move(plan));
+    }
+    return g;
+  });
+  if (!r) return std::move(r).error();
+  return std::move(*r);
+}
+
+std::string encode_runtime(const RuntimeCell& rc) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<s::RuntimeCell>();
+  b.setName(rc.name);
+  b.setCid(rc.cid);
+  b.setCgroupId(rc.cgroup_id);
+  b.setSupervisorPid(rc.supervisor_pid);
+  b.setStartTimeNs(rc.start_time_ns);
+  b.setAppliedGeneration(rc.applied_generation);
+  b.setPolicy(as_data(rc.policy));
+  auto h = b.initLastHealth();
+  h.setTimeNs(rc.last_health.time_ns);
+  h.setOk(rc.last_health.ok);
+  h.setExitStatus(rc.last_health.exit_status);
+  h.setOutput(rc.last_health.output);
+  return to_bytes(msg);
+}
+
+Result<RuntimeCell> decode_runtime(std::string_view bytes) {
+  auto r = capnp_call("decode runtime record", [&]() -> Result<RuntimeCell> {
+    AlignedMessage m(bytes);
+    auto rr = m.root<s::RuntimeCell>();
+    RuntimeCell rc;
+    rc.name = rr.getName();
+    rc.cid = rr.getCid();
+    rc.cgroup_id = rr.getCgroupId();
+    rc.supervisor_pid = rr.getSupervisorPid();
+    rc.start_time_ns = rr.getStartTimeNs();
+    rc.applied_generation = rr.getAppliedGeneration();
+    rc.policy = from_data(rr.getPolicy());
+    auto h = rr.getLastHealth();
+    rc.last_health = {h.getTimeNs(), h.getOk(), h.getExitStatus(), h.getOutput()};
+    return rc;
+  });
+  if (!r) return std::move(r).error();
+  return std::move(*r);
+}
+
+}  // namespace cells::store::detail

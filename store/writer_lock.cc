@@ -1,0 +1,86 @@
+#include "store/writer_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
+
+#include "base/files.h"
+#include "base/syscall.h"
+
+namespace cells::store {
+namespace {
+
+std::string lock_path(const std::string& dir) { return dir + "/writer.lock"; }
+
+// One field per line, "key value", so that a command line with spaces survives; the command
+// line is last and takes the rest of its line (newlines in it are flattened).
+std::string encode_owner(const LockOwner& o) {
+  std::string cmd = o.command_line;
+  for (char& c : cmd) {
+    if (c == '\n') c = ' ';
+  }
+  return "op " + std::to_string(o.operation_id) + "\npid " + std::to_string(o.pid) + "\nkind " +
+         o.kind + "\ntarget " + o.target + "\ncmd " + cmd + "\n";
+}
+
+}  // namespace
+
+std::string LockOwner::describe() const {
+  std::string s = "op-" + std::to_string(operation_id) + " (" + kind;
+  if (!target.empty()) s += " " + target;
+  s += ") by pid " + std::to_string(pid);
+  if (!command_line.empty()) s += ": " + command_line;
+  return s;
+}
+
+std::optional<LockOwner> WriterLock::read_owner(const std::string& dir) {
+  auto text = read_file(lock_path(dir));
+  if (!text) return std::nullopt;
+  LockOwner o;
+  std::istringstream in(*text);
+  std::string line;
+  int fields = 0;
+  while (std::getline(in, line)) {
+    auto sp = line.find(' ');
+    std::string key = line.substr(0, sp);
+    std::string val = sp == std::string::npos ? "" : line.substr(sp + 1);
+    try {
+      if (key == "op") o.operation_id = std::stoull(val), ++fields;
+      else if (key == "pid") o.pid = std::stoi(val), ++fields;
+      else if (key == "kind") o.kind = val, ++fields;
+      else if (key == "target") o.target = val;
+      else if (key == "cmd") o.command_line = val;
+    } catch (const std::exception&) {
+      return std::nullopt;  // a half-written record: the holder is mid-update
+    }
+  }
+  if (fields != 3) return std::nullopt;
+  return o;
+}
+
+Result<WriterLock> WriterLock::acquire(const std::string& dir, const LockOwner& owner, Wait wait) {
+  const std::string path = lock_path(dir);
+  WriterLock lock;
+  lock.fd_ = CELLS_SYSCALL_FD(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600),
+                              "open " + path);
+  int op = LOCK_EX | (wait == Wait::kNo ? LOCK_NB : 0);
+  if (detail::retry_eintr([&] { return ::flock(lock.fd_.get(), op); }) != 0) {
+    if (errno != EWOULDBLOCK) return Error::sys(errno, "flock " + path);
+    auto holder = read_owner(dir);
+    return Error(ErrorKind::kBusy,
+                 "another operation is running: " +
+                     (holder ? holder->describe() : std::string("holder unknown")) +
+                     "; retry when it finishes, or wait for it");
+  }
+  // The record is advisory (it only names the holder in errors), so it is not fsynced: after a
+  // crash the flock is gone anyway and the next holder overwrites it.
+  std::string rec = encode_owner(owner);
+  CELLS_SYSCALL(::ftruncate(lock.fd_.get(), 0), "truncate " + path);
+  CELLS_SYSCALL(::pwrite(lock.fd_.get(), rec.data(), rec.size(), 0), "write " + path);
+  return lock;
+}
+
+}  // namespace cells::store
