@@ -12,8 +12,10 @@
 // Denials are counted per cell and kind in a pinned map.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "base/paths.h"
 #include "base/result.h"
@@ -24,6 +26,17 @@ namespace cells::kernel {
 enum class DenialKind { kBind = 0, kSysctl = 1, kDevice = 2, kSocket = 3 };
 inline constexpr int kDenialKinds = 4;
 std::string_view to_string(DenialKind k);  // "bind", "sysctl", "device", "socket"
+
+// The one adapter for libbpf's error convention: RC is a negative errno (libbpf 1.x returns
+// -errno from int functions and sets errno when a pointer result is NULL; pass -errno then).
+Error from_libbpf(int rc, std::string_view op);
+
+// Depth of a cell's cgroup below the cgroup2 root for PATHS: the cgroup2 root is level 0,
+// Paths::cgroup_parent() is level 1 ("/sys/fs/cgroup/unified/<instance>"), a cell is one more.
+Result<uint32_t> cell_cgroup_level(const Paths& paths);
+
+// At most this many ports per cell (CellSpec::ports).
+inline constexpr size_t kMaxPortsPerCell = 32;
 
 struct DenialCounts {
   uint64_t by_kind[kDenialKinds] = {};
