@@ -1,0 +1,48 @@
+// Loading a whole manifest directory: the first step of `cellmgr apply` (DESIGN section 8:
+// validate everything before touching anything), reporting every problem at once.
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/manifest.h"
+
+namespace cells::engine {
+
+DesiredSet load_desired(const std::string& dir) {
+  DesiredSet set;
+  auto conf = load_config(dir + "/cellmgr.conf");
+  if (conf) {
+    set.conf = std::move(*conf);
+  } else {
+    set.problems.push_back(conf.error().message());
+    set.conf.file = dir + "/cellmgr.conf";
+  }
+
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (struct dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    ::closedir(d);
+  } else if (errno != ENOENT) {
+    set.problems.push_back(dir + ": " + std::strerror(errno));
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    if (name.starts_with(".")) continue;  // editor swap files, our own temp files
+    std::string path = dir + "/" + name;
+    if (name.ends_with(".cell")) {
+      if (auto c = load_cell(path)) set.cells.push_back(std::move(*c));
+      else set.problems.push_back(c.error().message());
+    } else if (name.ends_with(".volume")) {
+      if (auto v = load_volume(path)) set.volumes.push_back(std::move(*v));
+      else set.problems.push_back(v.error().message());
+    }
+  }
+  for (std::string& p : validate_desired(set.cells, set.volumes, set.conf)) {
+    set.problems.push_back(std::move(p));
+  }
+  return set;
+}
+
+}  // namespace cells::engine

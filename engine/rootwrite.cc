@@ -1,0 +1,335 @@
+#include "engine/rootwrite.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <random>
+
+#include "base/syscall.h"
+#include "engine/manifest_check.h"
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+
+namespace cells::engine {
+namespace {
+
+// Every lookup from the root fd: absolute links and ".." stay inside the root, and /proc magic
+// links (which could jump anywhere) are refused outright.
+constexpr uint64_t kInRoot = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+constexpr int kMaxSymlinkHops = 40;  // as the kernel's own limit
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+std::string basename_of(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// Relative form of an absolute in-root path for openat2 ("/" -> ".").
+std::string rel(const std::string& path) {
+  size_t first = path.find_first_not_of('/');
+  return first == std::string::npos ? "." : path.substr(first);
+}
+
+std::string temp_name(const std::string& name) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return "." + name.substr(0, 200) + ".cells-" + std::to_string(rng() % 1000000000ULL);
+}
+
+Result<std::optional<uint32_t>> parse_id(const std::string& s) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return std::optional(v);
+  return std::optional<uint32_t>();
+}
+
+// Looks NAME up in a passwd- or group-format file: "name:x:id:...".
+Result<uint32_t> lookup_id(const std::string& db, const std::string& db_path,
+                           const std::string& name) {
+  size_t pos = 0;
+  while (pos < db.size()) {
+    size_t nl = db.find('\n', pos);
+    if (nl == std::string::npos) nl = db.size();
+    std::string_view line(db.data() + pos, nl - pos);
+    pos = nl + 1;
+    size_t c1 = line.find(':');
+    if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
+    size_t c2 = line.find(':', c1 + 1);
+    size_t c3 = c2 == std::string_view::npos ? c2 : line.find(':', c2 + 1);
+    if (c3 == std::string_view::npos) break;
+    auto id = CELLS_TRY(parse_id(std::string(line.substr(c2 + 1, c3 - c2 - 1))));
+    if (id) return *id;
+    break;
+  }
+  return Error::not_found("'" + name + "' is not in the cell's " + db_path);
+}
+
+}  // namespace
+
+Result<Fd> open_resolved(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve,
+                         uint32_t mode) {
+  struct open_how how = {};
+  how.flags = flags | O_CLOEXEC;
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  how.resolve = resolve;
+  long fd = CELLS_SYSCALL(syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how),
+                          "openat2 " + path);
+  return Fd(static_cast<int>(fd));
+}
+
+Result<std::string> read_all(int fd, const std::string& what) {
+  std::string out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = CELLS_SYSCALL(::read(fd, buf, sizeof buf), "read " + what);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<CellRoot> CellRoot::open(const std::string& root_dir) {
+  Fd fd = CELLS_SYSCALL_FD(::open(root_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                           "open cell root " + root_dir);
+  return CellRoot(std::move(fd), root_dir);
+}
+
+Result<Fd> CellRoot::open_dir(const std::string& path) const {
+  return open_resolved(root_.get(), rel(path), O_RDONLY | O_DIRECTORY, kInRoot);
+}
+
+Result<Fd> CellRoot::ensure_dir(const std::string& path, uint32_t last_mode, bool* created) {
+  *created = false;
+  Fd dir = CELLS_SYSCALL_FD(::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0), "dup root fd");
+  if (path == "/") return dir;
+  // Component by component: each prefix is resolved from the root by the kernel (so in-root
+  // symlinks in it are followed the way the cell sees them); a missing one is created with
+  // mkdirat in the directory its parent resolved to. A dangling symlink in the way makes
+  // mkdirat fail with EEXIST and the re-open fail, so the walk never creates anything outside.
+  size_t pos = 0;
+  while (pos < path.size()) {
+    size_t next = path.find('/', pos + 1);
+    if (next == std::string::npos) next = path.size();
+    std::string prefix = path.substr(0, next);
+    std::string comp = path.substr(pos + 1, next - pos - 1);
+    pos = next;
+    auto fd = open_dir(prefix);
+    if (!fd && fd.error().sys_errno() == ENOENT) {
+      uint32_t mode = next == path.size() ? last_mode : 0755;
+      if (::mkdirat(dir.get(), comp.c_str(), mode) == 0) {
+        *created = true;
+      } else if (errno != EEXIST) {
+        return Error::sys(errno, "mkdir " + prefix + " in " + dir_);
+      }
+      fd = open_dir(prefix);
+    }
+    if (!fd) return std::move(fd).error().wrap("directory " + prefix + " in " + dir_);
+    dir = std::move(*fd);
+  }
+  return dir;
+}
+
+Result<CellRoot::Slot> CellRoot::resolve_slot(const std::string& path, bool follow_last) {
+  if (auto why = check_abs_path(path)) return Error::invalid(*why);
+  if (path == "/") return Error::invalid("'/' cannot be written");
+  std::string logical = path;
+  for (int hop = 0; hop <= kMaxSymlinkHops; ++hop) {
+    std::string name = basename_of(logical);
+    if (name.empty() || name == "." || name == "..") {
+      return Error::invalid(path + " resolves to a directory, not a file");
+    }
+    Fd parent;
+    if (hop == 0) {
+      bool created = false;
+      parent = CELLS_TRY(ensure_dir(dirname_of(logical), 0755, &created));
+    } else {
+      // Symlink targets are not created: only the plan's own path gets missing parents.
+      parent = CELLS_TRY_CTX(open_dir(dirname_of(logical)), path + " (through a symlink)");
+    }
+    struct stat st;
+    bool is_link = ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISLNK(st.st_mode);
+    if (!follow_last || !is_link) return Slot{std::move(parent), name};
+    char buf[4096];
+    ssize_t n = CELLS_SYSCALL(::readlinkat(parent.get(), name.c_str(), buf, sizeof buf - 1),
+                              "readlink " + logical);
+    std::string target(buf, static_cast<size_t>(n));
+    // The next hop is resolved from the root fd again, so ".." and absolute targets in TARGET
+    // are confined by RESOLVE_IN_ROOT exactly like the first lookup.
+    logical = target.starts_with("/") ? target : dirname_of(logical) + "/" + target;
+    while (logical.size() > 1 && logical.back() == '/') logical.pop_back();
+  }
+  return Error::sys(ELOOP, "resolve " + path);
+}
+
+Result<std::string> CellRoot::read(const std::string& path) const {
+  if (auto why = check_abs_path(path)) return Error::invalid(*why);
+  auto fd = open_resolved(root_.get(), rel(path), O_RDONLY | O_NONBLOCK, kInRoot);
+  if (!fd) {
+    if (fd.error().sys_errno() == ENOENT) return Error::not_found(path + " does not exist");
+    return std::move(fd).error();
+  }
+  struct stat st;
+  CELLS_SYSCALL(::fstat(fd->get(), &st), "stat " + path);
+  // The cell may have planted a FIFO or device here; only regular files are read.
+  if (!S_ISREG(st.st_mode)) return Error::invalid(path + " is not a regular file");
+  return read_all(fd->get(), path);
+}
+
+Result<uid_t> CellRoot::resolve_user(const std::string& name) const {
+  if (auto id = CELLS_TRY(parse_id(name))) return *id;
+  std::string db = CELLS_TRY_CTX(read("/etc/passwd"), "owner '" + name + "'");
+  return lookup_id(db, "/etc/passwd", name);
+}
+
+Result<gid_t> CellRoot::resolve_group(const std::string& name) const {
+  if (auto id = CELLS_TRY(parse_id(name))) return *id;
+  std::string db = CELLS_TRY_CTX(read("/etc/group"), "group '" + name + "'");
+  return lookup_id(db, "/etc/group", name);
+}
+
+Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> CellRoot::resolve_owner(
+    const FileAttrs& attrs) const {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  if (attrs.owner) uid = CELLS_TRY(resolve_user(*attrs.owner));
+  if (attrs.group) gid = CELLS_TRY(resolve_group(*attrs.group));
+  return std::pair{uid, gid};
+}
+
+Result<bool> CellRoot::write_file(const std::string& path, std::string_view content,
+                                  const FileAttrs& attrs, uint32_t default_mode) {
+  auto [uid, gid] = CELLS_TRY_CTX(resolve_owner(attrs), "write " + path);
+  Slot slot = CELLS_TRY_CTX(resolve_slot(path, /*follow_last=*/true), "write " + path);
+  const char* name = slot.name.c_str();
+
+  // What is there now decides the defaults and whether anything changes at all.
+  uint32_t mode = attrs.mode.value_or(default_mode);
+  struct stat st;
+  if (::fstatat(slot.parent.get(), name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (!S_ISREG(st.st_mode)) {
+      return Error::invalid("write " + path + ": exists and is not a regular file");
+    }
+    if (!attrs.mode) mode = st.st_mode & 07777;
+    if (!uid) uid = st.st_uid;
+    if (!gid) gid = st.st_gid;
+    Fd old = CELLS_SYSCALL_FD(
+        ::openat(slot.parent.get(), name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
+        "open " + path);
+    std::string current = CELLS_TRY(read_all(old.get(), path));
+    if (current == content && (st.st_mode & 07777) == mode && st.st_uid == *uid &&
+        st.st_gid == *gid) {
+      return false;
+    }
+  } else if (errno != ENOENT) {
+    return Error::sys(errno, "stat " + path);
+  }
+
+  // Temp file beside the target, then renameat: readers see the old or the new file, and a
+  // symlink planted at the final name is replaced, never followed.
+  std::string tmp = temp_name(slot.name);
+  Fd out = CELLS_SYSCALL_FD(::openat(slot.parent.get(), tmp.c_str(),
+                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
+                            "create temp file for " + path);
+  auto finish = [&]() -> Status {
+    size_t done = 0;
+    while (done < content.size()) {
+      ssize_t n = CELLS_SYSCALL(::write(out.get(), content.data() + done, content.size() - done),
+                                "write " + path);
+      done += static_cast<size_t>(n);
+    }
+    if (uid || gid) {
+      CELLS_SYSCALL(::fchown(out.get(), uid ? *uid : static_cast<uid_t>(-1),
+                             gid ? *gid : static_cast<gid_t>(-1)),
+                    "chown " + path);
+    }
+    // After chown: chown clears set-id bits, so the mode goes last.
+    CELLS_SYSCALL(::fchmod(out.get(), mode), "chmod " + path);
+    CELLS_SYSCALL(::fsync(out.get()), "fsync " + path);
+    CELLS_SYSCALL(::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), name),
+                  "rename into " + path);
+    CELLS_SYSCALL(::fsync(slot.parent.get()), "fsync directory of " + path);
+    return {};
+  };
+  if (Status s = finish(); !s) {
+    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
+    return std::move(s).error();
+  }
+  return true;
+}
+
+Result<bool> CellRoot::make_dir(const std::string& path, const FileAttrs& attrs) {
+  if (auto why = check_abs_path(path)) return Error::invalid("mkdir " + *why);
+  if (path == "/") return Error::invalid("mkdir /: the root itself is not the plan's to change");
+  auto [uid, gid] = CELLS_TRY_CTX(resolve_owner(attrs), "mkdir " + path);
+  bool created = false;
+  Fd dir = CELLS_TRY_CTX(ensure_dir(path, attrs.mode.value_or(0755), &created), "mkdir " + path);
+  bool changed = created;
+  struct stat st;
+  CELLS_SYSCALL(::fstat(dir.get(), &st), "stat " + path);
+  if ((uid && st.st_uid != *uid) || (gid && st.st_gid != *gid)) {
+    CELLS_SYSCALL(::fchown(dir.get(), uid ? *uid : static_cast<uid_t>(-1),
+                           gid ? *gid : static_cast<gid_t>(-1)),
+                  "chown " + path);
+    changed = true;
+  }
+  // mkdirat's mode is filtered by the umask, so the requested mode is always set explicitly.
+  if (attrs.mode && ((st.st_mode & 07777) != *attrs.mode || changed)) {
+    CELLS_SYSCALL(::fchmod(dir.get(), *attrs.mode), "chmod " + path);
+    changed = changed || (st.st_mode & 07777) != *attrs.mode;
+  }
+  return changed;
+}
+
+Result<bool> CellRoot::ensure_line(const std::string& path, const std::string& line) {
+  std::string current;
+  if (auto r = read(path)) {
+    current = std::move(*r);
+  } else if (r.error().kind() != ErrorKind::kNotFound) {
+    return std::move(r).error().wrap("line in " + path);
+  }
+  size_t pos = 0;
+  while (pos <= current.size() && !current.empty()) {
+    size_t nl = current.find('\n', pos);
+    if (nl == std::string::npos) nl = current.size();
+    if (current.compare(pos, nl - pos, line) == 0 && nl - pos == line.size()) return false;
+    pos = nl + 1;
+  }
+  if (!current.empty() && current.back() != '\n') current += '\n';
+  current += line + "\n";
+  return write_file(path, current, FileAttrs{});
+}
+
+Result<bool> CellRoot::symlink(const std::string& target, const std::string& linkpath) {
+  if (target.empty() || target.find('\0') != std::string::npos) {
+    return Error::invalid("symlink " + linkpath + ": empty target");
+  }
+  Slot slot = CELLS_TRY_CTX(resolve_slot(linkpath, /*follow_last=*/false), "symlink " + linkpath);
+  struct stat st;
+  if (::fstatat(slot.parent.get(), slot.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      return Error::invalid("symlink " + linkpath + ": exists and is a directory");
+    }
+    if (S_ISLNK(st.st_mode)) {
+      char buf[4096];
+      ssize_t n = ::readlinkat(slot.parent.get(), slot.name.c_str(), buf, sizeof buf);
+      if (n >= 0 && std::string_view(buf, static_cast<size_t>(n)) == target) return false;
+    }
+  }
+  std::string tmp = temp_name(slot.name);
+  CELLS_SYSCALL(::symlinkat(target.c_str(), slot.parent.get(), tmp.c_str()),
+                "symlink " + linkpath);
+  if (::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), slot.name.c_str()) != 0) {
+    int err = errno;
+    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
+    return Error::sys(err, "rename symlink into " + linkpath);
+  }
+  return true;
+}
+
+}  // namespace cells::engine

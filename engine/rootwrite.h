@@ -1,0 +1,81 @@
+// Host-side writes into a cell's root filesystem that the cell cannot redirect.
+//
+// The cell owns the content of its root and may plant symlinks anywhere in it (/var/www/x ->
+// /etc, or -> ../../..). Every path here is therefore resolved by the kernel with
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) relative to an fd of the root: absolute
+// symlinks and ".." are interpreted as if the root were "/", so a write lands inside the root
+// or is refused, never on the host. New files are written atomically (a temp file in the same
+// directory, then renameat), and a rename replaces a planted symlink rather than following it.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/fd.h"
+#include "base/result.h"
+#include "engine/plan.h"
+
+namespace cells::engine {
+
+// openat2(2) (glibc has no wrapper): DIRFD-relative PATH with RESOLVE flags.
+Result<Fd> open_resolved(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve,
+                         uint32_t mode = 0);
+// The whole content of a regular file open for reading.
+Result<std::string> read_all(int fd, const std::string& what);
+
+// One cell root. Each mutating call returns whether it changed anything, so that applying a
+// plan twice reports "unchanged" the second time.
+class CellRoot {
+ public:
+  static Result<CellRoot> open(const std::string& root_dir);
+
+  const std::string& dir() const { return dir_; }
+
+  // Content of the regular file PATH (inside the root). kNotFound if it does not exist.
+  Result<std::string> read(const std::string& path) const;
+
+  // Creates or replaces PATH with CONTENT. Mode: ATTRS, else the existing file's, else
+  // DEFAULT_MODE. Owner and group likewise (names from the cell's /etc/passwd, /etc/group).
+  // Missing parent directories are created (0755).
+  Result<bool> write_file(const std::string& path, std::string_view content,
+                          const FileAttrs& attrs, uint32_t default_mode = 0644);
+  // mkdir -p PATH (new directories 0755, the last one ATTRS.mode), then mode/owner/group.
+  Result<bool> make_dir(const std::string& path, const FileAttrs& attrs);
+  // Appends LINE (plus a newline) unless the file already has it as a whole line. Creates the
+  // file (0644) if missing; keeps an existing file's mode and owner.
+  Result<bool> ensure_line(const std::string& path, const std::string& line);
+  // ln -snf TARGET LINKPATH: LINKPATH itself is replaced, never followed. TARGET is link
+  // content and is only ever resolved by the cell (or by this class, inside the root).
+  Result<bool> symlink(const std::string& target, const std::string& linkpath);
+
+  // Resolves an owner/group option: decimal ids as they are, names through the cell's own
+  // /etc/passwd and /etc/group (read through the same resolver).
+  Result<uid_t> resolve_user(const std::string& name) const;
+  Result<gid_t> resolve_group(const std::string& name) const;
+
+ private:
+  CellRoot(Fd root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)) {}
+
+  struct Slot {  // a directory entry that a write may replace: a real dir fd and a name
+    Fd parent;
+    std::string name;
+  };
+  // The directory PATH (absolute, in the root), opened O_RDONLY|O_DIRECTORY.
+  Result<Fd> open_dir(const std::string& path) const;
+  // As open_dir, creating missing components with mkdirat in their resolved parent.
+  // *CREATED says whether anything was made.
+  Result<Fd> ensure_dir(const std::string& path, uint32_t last_mode, bool* created);
+  // The entry PATH names, following symlinks in its last component (inside the root) so that a
+  // legitimate in-root link is written through, not replaced. Parents are created if missing.
+  Result<Slot> resolve_slot(const std::string& path, bool follow_last);
+  Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> resolve_owner(
+      const FileAttrs& attrs) const;
+
+  Fd root_;
+  std::string dir_;
+};
+
+}  // namespace cells::engine
