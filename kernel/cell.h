@@ -56,6 +56,7 @@ struct CellInfo {
   Profile profile = Profile::kHigh;
   std::vector<uint16_t> ports;
   Rlimits rlimits;
+  std::vector<std::string> writable_paths;  // as CellSpec; empty = the kernel layer's defaults
   uint64_t cgroup_id = 0;
   pid_t init_pid = 0;          // host pid of the cell's init
   int64_t created_unix_ns = 0;  // wall clock at creation (age = now - created)
@@ -71,6 +72,8 @@ struct Credentials {
 
 struct SpawnOptions {
   std::vector<std::string> argv;  // argv[0] is looked up in the cell's PATH if not absolute
+  std::string program;            // the file to exec when it differs from argv[0] (login
+                                  // shells: program "/bin/sh", argv[0] "-sh"); same lookup
   std::vector<std::string> env;   // "K=V"; empty = a minimal default environment
   std::optional<Credentials> run_as;
   Rlimits rlimits;                // applied on top of the cell's own rlimits
@@ -95,12 +98,22 @@ class Runtime {
   // Validates everything before committing anything; on any failure nothing is left behind
   // (no cgroup, pin, mount or process).
   Result<CellInfo> create(const CellSpec& spec);
+  // The checks create() makes before it commits anything, for callers that must commit
+  // something of their own first (cellctl allocates the cid in the store only for a spec that
+  // passes): name, ports, root, profile, and conflicts with live cells. SPEC.cid is ignored.
+  Status check(const CellSpec& spec) const;
+  // Host pids of every process in the cell's cgroup, its init included.
+  Result<std::vector<pid_t>> pids(const CellInfo& cell) const;
   // A numeric argument is looked up as a cid first, otherwise as an exact name.
   Result<CellInfo> find(std::string_view cid_or_name) const;
   Result<std::vector<CellInfo>> list() const;
   // Refused (kBusy) while processes other than init live, unless FORCE: then everything in
   // the cell is killed through cgroup.kill and this returns once the cgroup is empty.
   Status destroy(std::string_view cid_or_name, bool force);
+  // The child is the caller's own child (clone3 with CLONE_PARENT from a short-lived helper
+  // that joined the cell's namespaces), so waitid(P_PIDFD, child.pidfd) works; the caller
+  // must reap it: a dying cell's init waits for every zombie of its PID namespace. Returns
+  // once the child has exec'd; a failure before execve is an Error naming the step.
   Result<Child> spawn(const CellInfo& cell, const SpawnOptions& opts);
 
   const Paths& paths() const { return paths_; }

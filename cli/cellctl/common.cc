@@ -1,0 +1,36 @@
+#include "cli/cellctl/common.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace cells::cellctl {
+
+int fail(const Error& error) { return fail(error.message()); }
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "cellctl: %s\n", message.c_str());
+  return 1;
+}
+
+Result<Paths> paths_of(const Context& ctx) { return Paths::from_root(ctx.root); }
+
+Result<kernel::Runtime> open_runtime(const Context& ctx) {
+  Paths paths = CELLS_TRY(paths_of(ctx));
+  return kernel::Runtime::open(paths);
+}
+
+Result<std::optional<uint64_t>> parse_limit(const std::string& flag, const std::string& text) {
+  if (text == "unlimited") return std::optional<uint64_t>();
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+    return Error::invalid(flag + " '" + text + "' is not a number or 'unlimited'");
+  }
+  return std::optional<uint64_t>(v);
+}
+
+std::string format_limit(const std::optional<uint64_t>& v) {
+  return v ? std::to_string(*v) : std::string("unlimited");
+}
+
+}  // namespace cells::cellctl

@@ -1,0 +1,333 @@
+// cellctl supervise [-f facility] [-o stdout-level] [-e stderr-level] [-t tag]
+//                   [-U uid -G gid [-g gid,...]] [--rlimit nofile=N,as=N,core=N]
+//                   [--restart-budget N/WINDOW] [--grace SECONDS] <cid|name> <command...>
+// cellctl supervise --stop <cid|name>
+//
+// Starts a supervisor for the cell's service (kernel/supervise.h) as a daemon and prints
+// `cell <id>` once it is running. The daemon re-executes cellctl with exactly the argv
+// `cellctl supervise cell=<name> cid=<id>`, which is what ps shows on the host; its settings
+// travel in a sealed memfd named by CELLS_SUPERVISE_SPEC_FD, and it reports "ready" or its
+// error through the pipe named by CELLS_SUPERVISE_READY_FD, so every mistake is reported by
+// the command the operator typed and a failed start leaves nothing running.
+// --stop signals the supervisor and returns once it and every process of the cell but init
+// have exited.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/files.h"
+#include "base/syscall.h"
+#include "cli/cellctl/common.h"
+#include "kernel/backoff.h"
+#include "kernel/supervise.h"
+#include "kernel/syslog.h"
+
+namespace cells::cellctl {
+namespace {
+
+constexpr const char* kSpecFdEnv = "CELLS_SUPERVISE_SPEC_FD";
+constexpr const char* kReadyFdEnv = "CELLS_SUPERVISE_READY_FD";
+
+struct SuperviseOptions {
+  std::string facility = "daemon";
+  std::string stdout_level = "notice";
+  std::string stderr_level = "err";
+  std::string tag = "cellctl";
+  std::string uid, gid, groups;
+  std::string rlimits;
+  std::string budget = "5/60s";
+  double grace_s = 5;
+  bool stop = false;
+  std::string target;
+  std::vector<std::string> command;
+};
+
+Result<uint32_t> parse_id(const std::string& flag, const std::string& text) {
+  uint32_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+    return Error::invalid(flag + " '" + text + "' is not a numeric id");
+  }
+  return v;
+}
+
+// -U/-G/-g as the reference: -U and -G together, -g only with both; no -g clears the groups.
+Result<std::optional<kernel::Credentials>> parse_run_as(const SuperviseOptions& o) {
+  if (o.uid.empty() != o.gid.empty()) return Error::invalid("-U and -G must be given together");
+  if (!o.groups.empty() && o.uid.empty()) return Error::invalid("-g requires -U and -G");
+  if (o.uid.empty()) return std::optional<kernel::Credentials>();
+  kernel::Credentials c;
+  c.uid = CELLS_TRY(parse_id("-U", o.uid));
+  c.gid = CELLS_TRY(parse_id("-G", o.gid));
+  std::istringstream in(o.groups);
+  for (std::string g; std::getline(in, g, ',');) c.groups.push_back(CELLS_TRY(parse_id("-g", g)));
+  return std::optional<kernel::Credentials>(c);
+}
+
+Result<kernel::Rlimits> parse_rlimits(const std::string& text) {
+  kernel::Rlimits r;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t eq = item.find('=');
+    std::string key = item.substr(0, eq);
+    if (eq == std::string::npos) {
+      return Error::invalid("--rlimit '" + item + "' must be KEY=VALUE (nofile, as, core)");
+    }
+    auto v = CELLS_TRY(parse_limit("--rlimit " + key, item.substr(eq + 1)));
+    if (key == "nofile") {
+      r.nofile = v;
+    } else if (key == "as") {
+      r.as = v;
+    } else if (key == "core") {
+      r.core = v;
+    } else {
+      return Error::invalid("--rlimit: unknown limit '" + key + "' (use nofile, as or core)");
+    }
+  }
+  return r;
+}
+
+nlohmann::json limit_json(const std::optional<uint64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+std::optional<uint64_t> limit_from(const nlohmann::json& j) {
+  return j.is_null() ? std::nullopt : std::optional<uint64_t>(j.get<uint64_t>());
+}
+
+nlohmann::json to_json(const kernel::SuperviseSpec& s) {
+  nlohmann::json j = {
+      {"cid", s.cid}, {"name", s.name}, {"argv", s.argv},
+      {"rlimits", {limit_json(s.rlimits.nofile), limit_json(s.rlimits.as),
+                   limit_json(s.rlimits.core)}},
+      {"log", {s.log.facility, s.log.stdout_level, s.log.stderr_level, s.log.tag}},
+      {"budget", {s.budget.restarts, s.budget.window.count()}},
+      {"grace_ms", s.grace.count()}};
+  if (s.run_as) j["run_as"] = {s.run_as->uid, s.run_as->gid, s.run_as->groups};
+  return j;
+}
+
+kernel::SuperviseSpec spec_from_json(const nlohmann::json& j) {
+  kernel::SuperviseSpec s;
+  s.cid = j.at("cid");
+  s.name = j.at("name");
+  s.argv = j.at("argv").get<std::vector<std::string>>();
+  s.rlimits = {limit_from(j["rlimits"][0]), limit_from(j["rlimits"][1]),
+               limit_from(j["rlimits"][2])};
+  s.log.facility = j["log"][0];
+  s.log.stdout_level = j["log"][1];
+  s.log.stderr_level = j["log"][2];
+  s.log.tag = j["log"][3];
+  s.budget = {j["budget"][0].get<uint32_t>(), std::chrono::seconds(j["budget"][1].get<long>())};
+  s.grace = std::chrono::milliseconds(j.at("grace_ms").get<long>());
+  if (j.contains("run_as")) {
+    s.run_as = kernel::Credentials{j["run_as"][0], j["run_as"][1],
+                                   j["run_as"][2].get<std::vector<gid_t>>()};
+  }
+  return s;
+}
+
+// Everything that can be checked before starting anything.
+Result<kernel::SuperviseSpec> build_spec(const SuperviseOptions& o) {
+  kernel::SuperviseSpec s;
+  s.log.facility = CELLS_TRY(kernel::parse_facility(o.facility));
+  s.log.stdout_level = CELLS_TRY(kernel::parse_level(o.stdout_level));
+  s.log.stderr_level = CELLS_TRY(kernel::parse_level(o.stderr_level));
+  if (o.tag.empty() || o.tag.size() > 32 || o.tag.find_first_of(" :[]\n") != std::string::npos) {
+    return Error::invalid("-t '" + o.tag + "': a tag is 1..32 characters without blanks, ':' or '['");
+  }
+  s.log.tag = o.tag;
+  s.run_as = CELLS_TRY(parse_run_as(o));
+  s.rlimits = CELLS_TRY(parse_rlimits(o.rlimits));
+  s.budget = CELLS_TRY(kernel::parse_restart_budget(o.budget));
+  if (!(o.grace_s >= 0 && o.grace_s <= 3600)) {
+    return Error::invalid("--grace must be 0..3600 seconds");
+  }
+  s.grace = std::chrono::milliseconds(long(o.grace_s * 1000));
+  if (o.command.empty()) return Error::invalid("supervise: no command given (nothing to run)");
+  s.argv = o.command;
+  return s;
+}
+
+bool supervisor_alive(const Paths& paths, const std::string& name) {
+  auto text = read_file(kernel::supervisor_pid_path(paths, name));
+  if (!text.ok()) return false;
+  std::istringstream in(*text);
+  pid_t pid = 0;
+  uint64_t start = 0;
+  return (in >> pid >> start) && pid > 0 && kernel::process_start_time(pid) == start;
+}
+
+// The daemon side: runs the supervisor of the cell named in argv, with the spec from the memfd.
+int run_monitor(const Context& ctx) {
+  // Exec'd through /proc/self/exe, the kernel named us "exe"; ps -o comm should say cellctl.
+  ::prctl(PR_SET_NAME, "cellctl", 0, 0, 0);
+  int spec_fd = std::atoi(std::getenv(kSpecFdEnv));
+  const char* ready_env = std::getenv(kReadyFdEnv);
+  Fd ready(ready_env ? std::atoi(ready_env) : -1);
+  ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);
+  ::unsetenv(kSpecFdEnv);
+  ::unsetenv(kReadyFdEnv);
+  auto report = [&](const std::string& msg) {
+    if (ready.valid()) (void)!::write(ready.get(), msg.data(), msg.size());
+    ready.reset();
+  };
+  std::string text;
+  {
+    Fd fd(spec_fd);
+    char buf[4096];
+    for (ssize_t n; (n = ::pread(fd.get(), buf, sizeof buf, off_t(text.size()))) > 0;) {
+      text.append(buf, size_t(n));
+    }
+  }
+  kernel::SuperviseSpec spec;
+  try {
+    spec = spec_from_json(nlohmann::json::parse(text));
+  } catch (const std::exception& e) {
+    report(std::string("supervise: bad internal spec: ") + e.what());
+    return 1;
+  }
+  auto paths = paths_of(ctx);
+  auto runtime = open_runtime(ctx);
+  if (!runtime) return report(runtime.error().message()), 1;
+  auto cell = runtime->find(std::to_string(spec.cid));
+  if (!cell) return report(cell.error().message()), 1;
+  spec.cgroup_dir = paths->cgroup_parent() + "/" + cell->name;
+  spec.init_pid = cell->init_pid;
+  kernel::CellInfo info = *cell;
+  auto& rt = *runtime;
+  // The policy is loaded whenever a cell exists; the supervisor publishes the cell's denial
+  // counters with its state.
+  auto bpf = kernel::BpfPolicy::ensure_loaded(*paths);
+  if (!bpf) return report(bpf.error().message()), 1;
+  auto policy = std::make_shared<kernel::BpfPolicy>(std::move(bpf).value());
+  uint32_t cid = spec.cid;
+  auto sup = kernel::Supervisor::create(
+      *paths, std::move(spec),
+      [&rt, info](const kernel::SpawnOptions& opts) { return rt.spawn(info, opts); },
+      [policy, cid] { return policy->denials(cid); });
+  if (!sup) return report(sup.error().message()), 1;
+  report("ready");
+  auto st = sup->run();
+  return st.ok() ? 0 : 1;
+}
+
+int run_stop(const Context& ctx, const SuperviseOptions& o) {
+  auto paths = paths_of(ctx);
+  if (!paths) return fail(paths.error());
+  std::string name = o.target;
+  if (auto runtime = open_runtime(ctx); runtime) {
+    if (auto cell = runtime->find(o.target); cell) name = cell->name;
+  }
+  // Long enough for the supervisor's own grace period and its final kill.
+  auto st = kernel::stop_supervisor(*paths, name, std::chrono::seconds(60));
+  if (!st) return fail(st.error());
+  return 0;
+}
+
+int run_supervise(const Context& ctx, const SuperviseOptions& o) {
+  if (o.stop) {
+    if (!o.command.empty()) return fail("--stop takes only the cell, no command");
+    return run_stop(ctx, o);
+  }
+  auto spec = build_spec(o);
+  if (!spec) return fail(spec.error());
+  auto paths = paths_of(ctx);
+  if (!paths) return fail(paths.error());
+  auto runtime = open_runtime(ctx);
+  if (!runtime) return fail(runtime.error());
+  auto cell = runtime->find(o.target);
+  if (!cell) return fail(cell.error());
+  if (supervisor_alive(*paths, cell->name)) {
+    return fail("cell " + cell->name + " is already supervised (stop it first with "
+                "cellctl supervise --stop " + cell->name + ")");
+  }
+  spec->cid = cell->cid;
+  spec->name = cell->name;
+
+  // The spec goes in a sealed memfd: nothing of it shows in ps, and it cannot change after
+  // the checks above.
+  std::string json = to_json(*spec).dump();
+  Fd memfd(::memfd_create("cellctl-supervise-spec", MFD_ALLOW_SEALING));
+  if (!memfd.valid() || ::write(memfd.get(), json.data(), json.size()) != ssize_t(json.size()) ||
+      ::fcntl(memfd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK) != 0) {
+    return fail(Error::sys(errno, "write supervise spec"));
+  }
+  int ready[2];
+  if (::pipe(ready) != 0) return fail(Error::sys(errno, "pipe"));
+  std::fflush(nullptr);
+
+  // Double fork: the supervisor is no child of this command and owns no terminal.
+  pid_t first = ::fork();
+  if (first < 0) return fail(Error::sys(errno, "fork"));
+  if (first == 0) {
+    ::close(ready[0]);
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (devnull > 2) ::close(devnull);
+    (void)!::chdir("/");
+    ::setenv(kSpecFdEnv, std::to_string(memfd.get()).c_str(), 1);
+    ::setenv(kReadyFdEnv, std::to_string(ready[1]).c_str(), 1);
+    ::setenv("CELLS_ROOT", paths->root.c_str(), 1);
+    std::string cell_arg = "cell=" + spec->name, cid_arg = "cid=" + std::to_string(spec->cid);
+    ::execl("/proc/self/exe", "cellctl", "supervise", cell_arg.c_str(), cid_arg.c_str(), nullptr);
+    ::_exit(127);
+  }
+  ::close(ready[1]);
+  ::waitpid(first, nullptr, 0);
+  std::string answer;
+  char buf[512];
+  for (ssize_t n; (n = ::read(ready[0], buf, sizeof buf)) > 0;) answer.append(buf, size_t(n));
+  ::close(ready[0]);
+  if (answer != "ready") {
+    return fail(answer.empty() ? "supervisor exited before it was ready" : answer);
+  }
+  std::printf("cell %u\n", spec->cid);
+  return 0;
+}
+
+}  // namespace
+
+void add_supervise_command(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<SuperviseOptions>();
+  CLI::App* sub = app.add_subcommand("supervise", "run a cell's service under a supervisor");
+  sub->add_option("-f,--facility", o->facility, "syslog facility (default daemon)");
+  sub->add_option("-o,--stdout-level", o->stdout_level, "level of stdout lines (default notice)");
+  sub->add_option("-e,--stderr-level", o->stderr_level, "level of stderr lines (default err)");
+  sub->add_option("-t,--tag", o->tag, "syslog tag (default cellctl)");
+  sub->add_option("-U,--uid", o->uid, "run the service as this uid (needs -G)");
+  sub->add_option("-G,--gid", o->gid, "run the service as this gid (needs -U)");
+  sub->add_option("-g,--groups", o->groups, "supplementary gids, comma separated");
+  sub->add_option("--rlimit", o->rlimits, "nofile=N,as=N,core=N (N or unlimited)");
+  sub->add_option("--restart-budget", o->budget,
+                  "N/WINDOW: at most N restarts per WINDOW, then failed (default 5/60s)");
+  sub->add_option("--grace", o->grace_s, "seconds between SIGTERM and SIGKILL at stop (default 5)");
+  sub->add_flag("--stop", o->stop, "stop the cell's supervisor and everything it started");
+  sub->add_option("target", o->target, "cell id or name")->required();
+  // Everything after the target is the command, its options included.
+  sub->prefix_command();
+  sub->callback([&ctx, o, sub] {
+    o->command = sub->remaining();
+    // The daemonised supervisor re-enters here as `cellctl supervise cell=<name> cid=<id>`.
+    if (o->target.rfind("cell=", 0) == 0 && std::getenv(kSpecFdEnv) != nullptr) {
+      ctx.run = [&ctx] { return run_monitor(ctx); };
+      return;
+    }
+    ctx.run = [&ctx, o] { return run_supervise(ctx, *o); };
+  });
+}
+
+}  // namespace cells::cellctl

@@ -1,0 +1,168 @@
+#include "kernel/init_setup.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+
+#include "base/syscall.h"
+#include "kernel/namespaces.h"
+#include "kernel/rootfs.h"
+
+namespace cells::kernel {
+namespace {
+
+// Every fd the setup child uses sits at or above this number, so that placing stdio (0-2) and
+// the cgroup fd (3) with dup2 cannot overwrite one of them.
+constexpr int kHighFd = 10;
+
+Result<Fd> dup_high(int fd, const std::string& what) {
+  return CELLS_SYSCALL_FD(fcntl(fd, F_DUPFD_CLOEXEC, kHighFd), "dup " + what);
+}
+
+Result<Fd> high_fd(Fd fd, const std::string& what) { return dup_high(fd.get(), what); }
+
+struct ChildPlan {
+  const RootfsPlan* rootfs;
+  const char* hostname;
+  int tree_fd;
+  int userns_fd;
+  int cgroup_fd;
+  int devnull_fd;
+  int exec_fd;
+  int status_fd;
+  int snapshot_fd;
+  char* const* argv;
+};
+
+[[noreturn]] void fail(const ChildPlan& c, SetupStep step) {
+  StatusRecord r{static_cast<int32_t>(step), errno};
+  (void)!write(c.status_fd, &r, sizeof r);
+  _exit(127);
+}
+
+// Runs in the clone3 child: only system calls from here on (the parent may be threaded).
+[[noreturn]] void setup_child(const ChildPlan& c) {
+  // Out of the caller's session, so a terminal hang-up or ^C aimed at cellctl never reaches
+  // the cell.
+  if (setsid() < 0) fail(c, SetupStep::kSetsid);
+  SetupStep step = enter_rootfs(*c.rootfs, c.tree_fd, c.hostname);
+  if (step != SetupStep::kNone) fail(c, step);
+  if (c.userns_fd >= 0) {
+    // Joined last: from here on we hold capabilities only over the cell's id range, and the
+    // mounts above are owned by the initial namespace, out of reach of the cell's root.
+    if (setns(c.userns_fd, CLONE_NEWUSER) != 0) fail(c, SetupStep::kJoinUserns);
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) fail(c, SetupStep::kDropGroups);
+    // Until these, our kuid is host 0, which has no mapping inside (see kernel-probe.md).
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) {
+      fail(c, SetupStep::kSetIds);
+    }
+  }
+  if (dup2(c.devnull_fd, 0) < 0 || dup2(c.devnull_fd, 1) < 0 || dup2(c.devnull_fd, 2) < 0 ||
+      dup2(c.cgroup_fd, 3) < 0) {
+    fail(c, SetupStep::kStdio);
+  }
+  // telemetry: the snapshot file init's sampler writes to (fd 4), when the runtime has one.
+  if (c.snapshot_fd >= 0 && dup2(c.snapshot_fd, 4) < 0) fail(c, SetupStep::kStdio);
+  // Whatever the caller left inheritable must not live on in init for the cell's lifetime.
+  if (close_range(c.snapshot_fd >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    fail(c, SetupStep::kStdio);
+  }
+  static char* const kEmptyEnv[] = {nullptr};
+  syscall(SYS_execveat, c.exec_fd, "", c.argv, kEmptyEnv, AT_EMPTY_PATH);
+  fail(c, SetupStep::kExecInit);
+}
+
+}  // namespace
+
+Result<std::string> find_init_program() {
+  std::string tried;
+  auto usable = [&](const std::string& p) {
+    if (!tried.empty()) tried += ", ";
+    tried += p;
+    return access(p.c_str(), X_OK) == 0;
+  };
+  if (const char* env = std::getenv("CELLS_INIT_PROGRAM"); env && *env) {
+    if (usable(env)) return std::string(env);
+    return Error::not_found(std::string("init program ") + env +
+                            " (from CELLS_INIT_PROGRAM) is not executable");
+  }
+#ifdef CELLS_INIT_PROGRAM_PATH
+  if (usable(CELLS_INIT_PROGRAM_PATH)) return std::string(CELLS_INIT_PROGRAM_PATH);
+#endif
+  if (usable("/usr/libexec/cells/cells-init")) return std::string("/usr/libexec/cells/cells-init");
+  return Error::not_found("no cell init program (tried " + tried + ")");
+}
+
+Result<LaunchedInit> launch_init(const InitLaunch& l) {
+  const std::string ctx = "start init of cell " + l.name;
+  RootfsPlan rootfs = make_rootfs_plan(l.root);
+  Fd exec_fd = CELLS_TRY_CTX(
+      high_fd(CELLS_SYSCALL_FD(open(l.program.c_str(), O_PATH | O_CLOEXEC), "open " + l.program),
+              l.program),
+      ctx);
+  Fd devnull = CELLS_TRY_CTX(
+      high_fd(CELLS_SYSCALL_FD(open("/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null"),
+              "/dev/null"),
+      ctx);
+  int p[2];
+  CELLS_SYSCALL(pipe2(p, O_CLOEXEC), ctx + ": pipe");
+  Fd status_read(p[0]);
+  Fd status_write = CELLS_TRY_CTX(high_fd(Fd(p[1]), "status pipe"), ctx);
+  Fd cgroup = CELLS_TRY_CTX(dup_high(l.cgroup_fd, "cgroup"), ctx);
+  Fd tree = CELLS_TRY_CTX(dup_high(l.tree_fd, "root tree"), ctx);
+  Fd userns;
+  if (l.userns_fd >= 0) {
+    userns = CELLS_TRY_CTX(dup_high(l.userns_fd, "userns"), ctx);
+  }
+  Fd snapshot;
+  if (l.snapshot_fd >= 0) {
+    snapshot = CELLS_TRY_CTX(dup_high(l.snapshot_fd, "telemetry snapshot"), ctx);
+  }
+
+  std::string title_cell = "cell=" + l.name;
+  std::string title_cid = "cid=" + std::to_string(l.cid);
+  char* argv[] = {const_cast<char*>("cellctl"), const_cast<char*>("init"), title_cell.data(),
+                  title_cid.data(), nullptr};
+  ChildPlan plan{&rootfs,      l.name.c_str(), tree.get(),    userns.valid() ? userns.get() : -1,
+                 cgroup.get(), devnull.get(),  exec_fd.get(), status_write.get(),
+                 snapshot.valid() ? snapshot.get() : -1, argv};
+
+  int pidfd = -1;
+  struct clone_args args {};
+  args.flags = CLONE_INTO_CGROUP | kCellNamespaces | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup.get());
+  pid_t pid = clone3_fork(&args);
+  if (pid < 0) {
+    int err = errno;
+    return Error::sys(err, ctx + ": clone3(CLONE_INTO_CGROUP|CLONE_NEWPID|CLONE_NEWNS|"
+                                 "CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWCGROUP)");
+  }
+  if (pid == 0) setup_child(plan);
+
+  LaunchedInit out{pid, Fd(pidfd)};
+  status_write.reset();
+  StatusRecord rec;
+  ssize_t n;
+  do {
+    n = read(status_read.get(), &rec, sizeof rec);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0) return out;  // the exec closed the pipe: init runs
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof rec)) {
+    return Error(ErrorKind::kSystem, ctx + ": setup child died without a report");
+  }
+  return Error::sys(rec.err, ctx + ": " + to_string(static_cast<SetupStep>(rec.step)));
+}
+
+}  // namespace cells::kernel

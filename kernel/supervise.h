@@ -1,0 +1,91 @@
+// Supervisor: keeps one cell's service running (DESIGN section 9, `cellctl supervise`).
+//
+// One supervisor process per supervised cell. It starts the service through a Launcher (in
+// production Runtime::spawn, so the service gets the cell's namespaces, cgroup and policy),
+// forwards its stdout and stderr line by line to syslog, restarts it with backoff when it
+// exits, gives up (state `failed`) when the crash-loop budget is spent, and publishes its state
+// and restart count into the cell's telemetry slot. It records its pid in
+// <run_dir>/supervise/<name>.pid so that stop_supervisor() (and the control plane) can find it.
+//
+// Stop (SIGTERM, SIGINT or SIGQUIT to the supervisor): SIGTERM to the service's process group,
+// up to `grace` for it to exit, then every process left in the cell but its init is killed;
+// the supervisor exits only once they are gone, so a caller waiting for the supervisor's exit
+// knows the cell is empty. SIGHUP is ignored.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/paths.h"
+#include "base/result.h"
+#include "kernel/backoff.h"
+#include "kernel/bpf_policy.h"
+#include "kernel/cell.h"
+#include "kernel/syslog.h"
+
+namespace cells::kernel {
+
+struct SuperviseSpec {
+  uint32_t cid = 0;
+  std::string name;
+  std::vector<std::string> argv;
+  std::optional<Credentials> run_as;
+  Rlimits rlimits;
+  LogConfig log;
+  RestartBudget budget;
+  std::chrono::milliseconds grace{5000};
+  std::string cgroup_dir;  // the cell's cgroup directory (for the final kill)
+  pid_t init_pid = 0;      // the cell's init, spared by the final kill; 0 = none
+};
+
+// Checks what does not need the kernel: a command, a cid and name, a cgroup directory.
+Status validate(const SuperviseSpec& spec);
+
+using Launcher = std::function<Result<Child>(const SpawnOptions&)>;
+// The cell's policy denial counters (BpfPolicy::denials in production). The supervisor runs
+// on the host as root, so it publishes them with its state, once per second; the cell's init
+// cannot read BPF maps from inside the cell's policy.
+using DenialSource = std::function<Result<DenialCounts>()>;
+
+uint64_t process_start_time(pid_t pid);  // 0 if unknown
+std::string supervisor_pid_path(const Paths& paths, std::string_view cell_name);
+
+class Supervisor {
+ public:
+  // Installs the stop signal handlers (SIGTERM, SIGINT, SIGQUIT; SIGHUP is ignored), opens
+  // the syslog writer and the telemetry slot and writes the pid file. Call in the process
+  // that will run().
+  static Result<Supervisor> create(const Paths& paths, SuperviseSpec spec, Launcher launch,
+                                   DenialSource denials = {});
+
+  // Supervises until stopped; returns once the service and every other cell process but init
+  // are gone. A service that has failed stays failed (no restarts) until the stop.
+  Status run();
+
+  Supervisor(Supervisor&&) = default;
+  ~Supervisor();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  explicit Supervisor(std::unique_ptr<Impl> impl);
+};
+
+// Sends SIGTERM to the supervisor of CELL_NAME and waits until it has exited (then the cell
+// holds nothing but init), at most TIMEOUT. kNotFound if no supervisor runs.
+Status stop_supervisor(const Paths& paths, std::string_view cell_name,
+                       std::chrono::milliseconds timeout);
+
+// Kills every process in the cgroup at CGROUP_DIR except KEEP (0 = kill all, via cgroup.kill)
+// and waits until they are gone, at most TIMEOUT. The cgroup is frozen while its members are
+// listed and killed, so a process forking (or starting new sessions) cannot escape.
+Status kill_cell_except(const std::string& cgroup_dir, pid_t keep,
+                        std::chrono::milliseconds timeout);
+
+}  // namespace cells::kernel

@@ -1,0 +1,290 @@
+// Runtime on real cells: identity, namespaces, /proc, cgroup membership, destroy semantics,
+// for the low (no user namespace) and high (user namespace + idmapped root) profiles.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "kernel/features.h"
+#include "tests/kernel/fixture.h"
+
+namespace cells::kernel::testing {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+class ProfileTest : public RuntimeTest, public ::testing::WithParamInterface<Profile> {};
+
+TEST_P(ProfileTest, ExecRunsInTheCellsPidNamespaceWithItsHostname) {
+  CellInfo cell = create_cell("web", GetParam(), 7);
+  ASSERT_GT(cell.init_pid, 0);
+  Captured c = run_in(cell, {"sh", "-c", "echo $$; hostname"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  auto out = lines(c.out);
+  ASSERT_EQ(out.size(), 2u) << c.out;
+  int pid = std::stoi(out[0]);
+  EXPECT_GT(pid, 1) << "pid 1 is the cell's init";
+  EXPECT_LT(pid, 100) << "a pid of the cell's own namespace, not a host pid";
+  EXPECT_EQ(out[1], "web");
+}
+
+TEST_P(ProfileTest, ProcShowsOnlyTheCellsProcessesAndPsSeesTheOtherProcess) {
+  CellInfo cell = create_cell("web", GetParam(), 7);
+  SpawnOptions sleeper;
+  sleeper.argv = {"sleep", "1000"};
+  auto child = runtime_->spawn(cell, sleeper);
+  ASSERT_TRUE(child.ok()) << child.error().message();
+
+  Captured ps = run_in(cell, {"ps", "-o", "pid,args"});
+  ASSERT_EQ(ps.status, 0) << ps.err;
+  EXPECT_NE(ps.out.find("sleep 1000"), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find("cellctl init cell=web cid=7"), std::string::npos) << ps.out;
+
+  // /proc lists init, the sleeper and ls itself, nothing of the host.
+  Captured ls = run_in(cell, {"ls", "/proc"});
+  ASSERT_EQ(ls.status, 0) << ls.err;
+  auto entries = lines(ls.out);
+  size_t numeric = std::count_if(entries.begin(), entries.end(), [](const std::string& e) {
+    return !e.empty() && std::all_of(e.begin(), e.end(), ::isdigit);
+  });
+  EXPECT_EQ(numeric, 3u) << ls.out;
+}
+
+TEST_P(ProfileTest, SpawnedProcessesAreInTheCellCgroupFromBirth) {
+  CellInfo cell = create_cell("web", GetParam(), 7);
+  SpawnOptions sleeper;
+  sleeper.argv = {"sleep", "1000"};
+  auto child = runtime_->spawn(cell, sleeper);
+  ASSERT_TRUE(child.ok()) << child.error().message();
+  auto pids = runtime_->pids(cell);
+  ASSERT_TRUE(pids.ok());
+  EXPECT_NE(std::find(pids->begin(), pids->end(), child->pid), pids->end());
+  EXPECT_NE(std::find(pids->begin(), pids->end(), cell.init_pid), pids->end());
+  // The cgroup id is the directory's inode.
+  struct stat st {};
+  ASSERT_EQ(stat((paths_->cgroup_parent() + "/web").c_str(), &st), 0);
+  EXPECT_EQ(cell.cgroup_id, st.st_ino);
+  // The cell sees its cgroup as the root of its cgroup namespace.
+  Captured c = run_in(cell, {"cat", "/proc/self/cgroup"});
+  EXPECT_NE(c.out.find("0::/\n"), std::string::npos) << c.out;
+}
+
+TEST_P(ProfileTest, DestroyIsRefusedWhileBusyAndForceKillsEverything) {
+  CellInfo cell = create_cell("web", GetParam(), 7);
+  // One process in a new session that ignores SIGTERM, one ordinary one.
+  Captured start = run_in(cell, {"sh", "-c",
+                                 "setsid sh -c 'trap \"\" TERM; sleep 1000' >/dev/null 2>&1 & "
+                                 "sleep 1000 >/dev/null 2>&1 & echo ok"});
+  ASSERT_EQ(start.status, 0) << start.err;
+  auto pids = *runtime_->pids(cell);
+  size_t others = pids.size() - 1;  // all but init
+  ASSERT_GE(others, 2u);
+  auto busy = runtime_->destroy("web", /*force=*/false);
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().kind(), ErrorKind::kBusy);
+  EXPECT_EQ(busy.error().message(),
+            "cell web has " + std::to_string(others) + " processes; use --force");
+  EXPECT_TRUE(runtime_->find("web").ok()) << "a refused destroy changes nothing";
+
+  ASSERT_TRUE(runtime_->destroy("7", /*force=*/true).ok());
+  for (pid_t p : pids) {
+    // Gone, or a zombie waiting for its parent (dead either way).
+    std::ifstream stat("/proc/" + std::to_string(p) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(text.empty() || text.find(") Z ") != std::string::npos)
+        << "pid " << p << " survived destroy --force: " << text;
+  }
+  EXPECT_FALSE(fs::exists(paths_->cgroup_parent() + "/web"));
+  EXPECT_EQ(runtime_->find("web").error().kind(), ErrorKind::kNotFound);
+  EXPECT_TRUE(registry_records().empty());
+}
+
+TEST_P(ProfileTest, IdleCellIsDestroyedWithoutForce) {
+  create_cell("web", GetParam(), 7);
+  ASSERT_TRUE(runtime_->destroy("web", /*force=*/false).ok());
+  EXPECT_TRUE(cgroups().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, ProfileTest,
+                         ::testing::Values(Profile::kLow, Profile::kMedium, Profile::kHigh),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST_F(RuntimeTest, HighProfileRootIsAnUnprivilegedHostUid) {
+  CellInfo cell = create_cell("web", Profile::kHigh, 7);
+  SpawnOptions sleeper;
+  sleeper.argv = {"sleep", "1000"};
+  auto child = runtime_->spawn(cell, sleeper);
+  ASSERT_TRUE(child.ok()) << child.error().message();
+  struct stat st {};
+  ASSERT_EQ(stat(("/proc/" + std::to_string(child->pid)).c_str(), &st), 0);
+  EXPECT_GE(st.st_uid, 1u << 30) << "host uid of the cell's root";
+  // init runs as the same unprivileged host uid.
+  std::string init_proc = "/proc/" + std::to_string(cell.init_pid);
+  std::ifstream status(init_proc + "/status");
+  std::string line, uid_line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Uid:", 0) == 0) uid_line = line;
+  }
+  EXPECT_NE(uid_line.find(std::to_string(st.st_uid)), std::string::npos) << uid_line;
+  // Inside, it is root, and the idmapped root shows the base files as its own.
+  Captured c = run_in(cell, {"sh", "-c", "id -u; stat -c %u /bin/busybox; touch /tmp/f && echo w"});
+  EXPECT_EQ(c.out, "0\n0\nw\n") << c.err;
+  // What the cell writes lands on disk as host root (the idmapped mount maps it back).
+  struct stat f {};
+  ASSERT_EQ(stat((cell.root + "/tmp/f").c_str(), &f), 0);
+  EXPECT_EQ(f.st_uid, 0u);
+}
+
+TEST_F(RuntimeTest, LowProfileHasNoUserNamespace) {
+  CellInfo cell = create_cell("web", Profile::kLow, 7);
+  Captured c = run_in(cell, {"cat", "/proc/self/uid_map"});
+  EXPECT_NE(c.out.find("4294967295"), std::string::npos) << c.out;
+}
+
+TEST_F(RuntimeTest, CellWithAHostUsrRootRunsHostBinaries) {
+  std::string root = scratch_ + "/hostroot";
+  fs::create_directories(root + "/usr");
+  for (const char* l : {"bin", "lib", "lib64", "sbin"}) {
+    fs::create_symlink(std::string("usr/") + l, root + "/" + l);
+  }
+  ASSERT_EQ(mount("/usr", (root + "/usr").c_str(), nullptr, MS_BIND | MS_REC, nullptr), 0);
+  ASSERT_EQ(mount(nullptr, (root + "/usr").c_str(), nullptr,
+                  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr), 0);
+  for (Profile p : {Profile::kLow, Profile::kHigh}) {
+    CellSpec spec;
+    spec.name = std::string("host-") + std::string(to_string(p));
+    spec.cid = p == Profile::kLow ? 11 : 12;
+    spec.root = root;
+    spec.profile = p;
+    auto cell = runtime_->create(spec);
+    ASSERT_TRUE(cell.ok()) << cell.error().message();
+    Captured c = run_in(*cell, {"bash", "-c", "echo $BASH_VERSION; hostname; /bin/true"});
+    EXPECT_EQ(c.status, 0) << c.err;
+    EXPECT_NE(c.out.find(spec.name), std::string::npos) << c.out;
+    Captured ro = run_in(*cell, {"touch", "/usr/bin/evil"});
+    EXPECT_NE(ro.status, 0) << "host /usr must stay read-only";
+    ASSERT_TRUE(runtime_->destroy(spec.name, false).ok());
+  }
+  EXPECT_EQ(umount2((root + "/usr").c_str(), MNT_DETACH), 0);
+}
+
+TEST_F(RuntimeTest, FailedInitSetupLeavesNothingBehind) {
+  // A dynamically linked init cannot run inside a busybox root (no ld.so there): the setup
+  // child's exec fails after namespaces, mounts, cgroup and BPF registration all happened.
+  setenv("CELLS_INIT_PROGRAM", "/usr/bin/true", 1);
+  CellSpec spec;
+  spec.name = "web";
+  spec.cid = 7;
+  spec.root = make_busybox_root();
+  spec.ports = {18080};
+  auto r = runtime_->create(spec);
+  unsetenv("CELLS_INIT_PROGRAM");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(),
+            "start init of cell web: exec the cell init: No such file or directory");
+  EXPECT_TRUE(cgroups().empty());
+  EXPECT_TRUE(registry_records().empty());
+  // The port reservation was rolled back too: the same spec now succeeds.
+  auto again = runtime_->create(spec);
+  EXPECT_TRUE(again.ok()) << again.error().message();
+}
+
+TEST_F(RuntimeTest, SpawnReportsAMissingCommandByName) {
+  CellInfo cell = create_cell("web", Profile::kLow, 7);
+  SpawnOptions opts;
+  opts.argv = {"no-such-command"};
+  auto child = runtime_->spawn(cell, opts);
+  ASSERT_FALSE(child.ok());
+  EXPECT_EQ(child.error().message(),
+            "spawn in cell web: exec no-such-command: No such file or directory");
+  SpawnOptions empty;
+  EXPECT_EQ(runtime_->spawn(cell, empty).error().kind(), ErrorKind::kInvalid);
+}
+
+TEST_F(RuntimeTest, SpawnAppliesRlimitsCwdAndCredentials) {
+  CellSpec spec;
+  spec.name = "web";
+  spec.cid = 7;
+  spec.root = make_busybox_root();
+  spec.profile = Profile::kLow;
+  spec.rlimits.nofile = 64;
+  auto cell = runtime_->create(spec);
+  ASSERT_TRUE(cell.ok()) << cell.error().message();
+  SpawnOptions opts;
+  opts.argv = {"sh", "-c", "ulimit -n; ulimit -c; pwd; id -u; id -g"};
+  opts.rlimits.core = 0;
+  opts.cwd = "/bin";
+  opts.run_as = Credentials{1000, 1001, {}};
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  opts.stdout_fd = out[1];
+  auto child = runtime_->spawn(*cell, opts);
+  close(out[1]);
+  ASSERT_TRUE(child.ok()) << child.error().message();
+  char buf[256] = {};
+  std::string got;
+  for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) got.append(buf, n);
+  close(out[0]);
+  waitpid(child->pid, nullptr, 0);
+  EXPECT_EQ(got, "64\n0\n/bin\n1000\n1001\n");
+}
+
+TEST_F(RuntimeTest, ListAndFindDropStaleRecords) {
+  CellInfo cell = create_cell("web", Profile::kLow, 7);
+  EXPECT_EQ(runtime_->find("7")->name, "web");
+  EXPECT_EQ(runtime_->find("web")->cid, 7u);
+  EXPECT_EQ(runtime_->list()->size(), 1u);
+  // Simulate a reboot: the cgroup is gone, the record is still there.
+  auto pids = *runtime_->pids(cell);
+  ASSERT_EQ(kill(cell.init_pid, SIGKILL), 0);
+  waitpid(cell.init_pid, nullptr, 0);
+  for (int i = 0; i < 1000 && rmdir((paths_->cgroup_parent() + "/web").c_str()) != 0; ++i) {
+    usleep(1000);
+  }
+  EXPECT_TRUE(runtime_->list()->empty());
+  EXPECT_TRUE(registry_records().empty());
+  EXPECT_EQ(runtime_->find("web").error().kind(), ErrorKind::kNotFound);
+}
+
+TEST_F(RuntimeTest, DuplicateNamesAndPortsAreRefused) {
+  create_cell("web", Profile::kLow, 7, {8080, 8081});
+  CellSpec spec;
+  spec.name = "web";
+  spec.cid = 8;
+  spec.root = make_busybox_root();
+  auto dup = runtime_->create(spec);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().kind(), ErrorKind::kExists);
+  spec.name = "db";
+  spec.ports = {9000, 8081};
+  auto port = runtime_->create(spec);
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.error().message(),
+            "create cell db: port 8081 is reserved by cell web (cid 7)");
+  EXPECT_EQ(cgroups(), std::vector<std::string>{"web"});
+}
+
+TEST(Features, DeepProbeFindsEverythingOnThisHost) {
+  auto features = probe_features(/*deep=*/true);
+  EXPECT_TRUE(require_features(features).ok()) << format_feature_table(features);
+  std::string table = format_feature_table(features);
+  EXPECT_EQ(table.rfind("FEATURE", 0), 0u);
+  EXPECT_NE(table.find("landlock"), std::string::npos);
+  EXPECT_NE(table.find("clone_into_cgroup"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cells::kernel::testing
