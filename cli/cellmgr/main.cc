@@ -3,6 +3,7 @@
 
 #include "cli/cellmgr/common.h"
 #include "cli/cellmgr/journal_cmd.h"
+#include "cli/cellmgr/cp_support.h"
 
 int main(int argc, char** argv) {
   cells::cellmgr::Context ctx;
@@ -12,6 +13,9 @@ int main(int argc, char** argv) {
       ->envname("CELLS_ROOT");
 
   cells::cellmgr::add_journal_commands(app, ctx);
+  cells::cellmgr::add_system_commands(app, ctx);
+  cells::cellmgr::add_cell_commands(app, ctx);
+  cells::cellmgr::add_volume_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,152 @@
+#include "tests/controlplane/harness.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "base/files.h"
+#include "engine/rootfs_build.h"
+#include "kernel/bpf_policy.h"
+#include "store/store.h"
+
+namespace cells::controlplane::testing {
+namespace {
+
+std::string slurp_fd(int fd) {
+  std::string out;
+  ::lseek(fd, 0, SEEK_SET);
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  ::close(fd);
+  return out;
+}
+
+}  // namespace
+
+void ControlPlaneTest::SetUp() {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (real cells and mounts)";
+  char tmpl[] = "/var/tmp/cells-cp-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  scratch_ = tmpl;
+  auto p = Paths::from_root(scratch_);
+  ASSERT_TRUE(p.ok());
+  paths_ = *p;
+}
+
+void ControlPlaneTest::TearDown() {
+  if (scratch_.empty()) return;
+  Outcome r = cellmgr({"system", "reset", "--yes"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(mounts_under_root().empty()) << mounts_under_root().front();
+  EXPECT_FALSE(cgroup_parent_exists());
+  EXPECT_TRUE(supervisors().empty());
+  (void)kernel::BpfPolicy::unload(*paths_);
+  struct stat st;
+  EXPECT_NE(::stat(paths_->bpf_pin_dir().c_str(), &st), 0) << "BPF pins left";
+  if (mounts_under_root().empty()) host({"rm", "-rf", scratch_});
+}
+
+Outcome ControlPlaneTest::host(const std::vector<std::string>& argv) {
+  char on[] = "/tmp/cells-cp-out-XXXXXX", en[] = "/tmp/cells-cp-err-XXXXXX";
+  int out = ::mkstemp(on), err = ::mkstemp(en);
+  ::unlink(on);
+  ::unlink(en);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();  // no controlling terminal: confirmations must come from --yes
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  Outcome r;
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp_fd(out);
+  r.err = slurp_fd(err);
+  return r;
+}
+
+Outcome ControlPlaneTest::cellmgr(const std::vector<std::string>& args,
+                              const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {"env", std::string("CELLS_CELLCTL=") + CELLCTL_PATH};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.insert(argv.end(), {CELLMGR_PATH, "--root", scratch_});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return host(argv);
+}
+
+uint16_t ControlPlaneTest::free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::map<std::string, std::string> ControlPlaneTest::etc_snapshot() const {
+  std::map<std::string, std::string> out;
+  DIR* d = ::opendir(paths_->etc_dir().c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    out[n] = read_file(paths_->etc_dir() + "/" + n).value_or("?");
+  }
+  ::closedir(d);
+  return out;
+}
+
+uint64_t ControlPlaneTest::generation() const {
+  auto st = store::Store::open(*paths_, store::OpenMode::kReadOnly);
+  if (!st) return 0;
+  return st->current_generation().value_or(0);
+}
+
+std::vector<std::string> ControlPlaneTest::mounts_under_root() const {
+  return engine::mounts_below(scratch_).value_or(std::vector<std::string>{"?"});
+}
+
+bool ControlPlaneTest::cgroup_parent_exists() const {
+  struct stat st;
+  return ::stat(paths_->cgroup_parent().c_str(), &st) == 0;
+}
+
+std::vector<std::string> ControlPlaneTest::supervisors() const {
+  std::vector<std::string> out;
+  DIR* d = ::opendir("/proc");
+  while (dirent* e = ::readdir(d)) {
+    std::string pid = e->d_name;
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream env("/proc/" + pid + "/environ");
+    std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (text.find("CELLS_ROOT=" + scratch_ + '\0') != std::string::npos) out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+void ControlPlaneTest::bootstrap() {
+  Outcome r = cellmgr({"system", "bootstrap"});
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+}
+
+}  // namespace cells::controlplane::testing

@@ -1,0 +1,47 @@
+// Privileged end-to-end tests of the control plane: the real cellmgr and cellctl binaries on a
+// scratch --root (a mkdtemp directory, so cgroups and BPF pins are this test's own), real
+// cells, real mounts. TearDown resets the root and checks that nothing is left: no mount under
+// the root, no cgroup of the instance, no supervisor, no BPF pin.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/paths.h"
+
+namespace cells::controlplane::testing {
+
+struct Outcome {
+  int status = -1;  // exit code, or 128 + signal
+  std::string out, err;
+};
+
+class ControlPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Runs cellmgr --root <scratch> ARGS in a new session (no controlling terminal), with ENV
+  // ("K=V") added.
+  Outcome cellmgr(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  Outcome host(const std::vector<std::string>& argv);
+  // A TCP port nothing listens on right now.
+  static uint16_t free_port();
+  // Every file of the manifest directory with its content.
+  std::map<std::string, std::string> etc_snapshot() const;
+  uint64_t generation() const;
+  std::vector<std::string> mounts_under_root() const;
+  bool cgroup_parent_exists() const;
+  // Host pids whose command line mentions this root's cells (supervisors).
+  std::vector<std::string> supervisors() const;
+  void bootstrap();
+
+  std::string scratch_;
+  std::optional<Paths> paths_;
+};
+
+}  // namespace cells::controlplane::testing
