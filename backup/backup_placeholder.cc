@@ -1,1 +1,0 @@
-// Replaced when the backup layer is implemented.

@@ -1,0 +1,238 @@
+// Backup and restore throughput against the peer pipelines, in the same run, alternating order:
+//   backup:  Backups::create            vs  tar -cf - -C SRC . | zstd -3 -T0 -o FILE
+//   restore: Backups::restore (replace) vs  zstd -dc FILE | tar -xf - -C DIR
+// plus the two ways of compressing inside backup/ (libzstd with nbWorkers vs libarchive's zstd
+// filter with threads). Not a test: see run.sh and docs/PERFORMANCE.md "## Backup and restore".
+//
+//   backup_bench WORKDIR SIZE_MIB REPS
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backup/archive_io.h"
+#include "backup/backup.h"
+
+namespace fs = std::filesystem;
+using namespace cells;
+using namespace cells::backup;
+
+namespace {
+
+// Text-like data: words from a small vocabulary with random numbers (zstd -3 gets ~3-4x).
+std::string make_data(std::mt19937_64& rng, size_t n) {
+  static const char* kWords[] = {"cell ",    "volume ",  "journal ", "backup ",
+                                 "restore ", "kernel ",  "policy ",  "freeze ",
+                                 "archive ", "overlay ", "\n",       "= "};
+  std::string s;
+  s.reserve(n + 16);
+  while (s.size() < n) {
+    uint64_t r = rng();
+    if (r % 5 == 0) {
+      s += std::to_string(r >> 20);
+      s += ' ';
+    } else {
+      s += kWords[r % 12];
+    }
+  }
+  s.resize(n);
+  return s;
+}
+
+// Many small files (about half the bytes) in 100 directories, plus four large ones.
+void make_tree(const std::string& dir, uint64_t total) {
+  std::mt19937_64 rng(42);
+  uint64_t small_budget = total / 2, done = 0;
+  for (int f = 0; done < small_budget; ++f) {
+    std::string sub = dir + "/d" + std::to_string(f % 100);
+    fs::create_directories(sub);
+    size_t n = 1024 + rng() % (32 * 1024);
+    std::ofstream(sub + "/f" + std::to_string(f)) << make_data(rng, n);
+    done += n;
+  }
+  for (int i = 0; i < 4; ++i) {
+    std::ofstream out(dir + "/large" + std::to_string(i));
+    for (uint64_t w = 0; w < (total - small_budget) / 4; w += 1 << 20)
+      out << make_data(rng, 1 << 20);
+  }
+}
+
+double seconds(const std::function<void()>& fn) {
+  auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void sh(const std::string& cmd) {
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "failed: %s\n", cmd.c_str());
+    std::exit(1);
+  }
+}
+
+void drop_caches() {
+  ::sync();
+}
+
+struct Stats {
+  double median, min, max;
+};
+Stats stats(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return {v[v.size() / 2], v.front(), v.back()};
+}
+
+void print(const char* what, const std::vector<double>& ours, const std::vector<double>& peer,
+           double mib) {
+  Stats o = stats(ours), p = stats(peer);
+  std::printf(
+      "| %s | %.2f s (%.2f-%.2f) = %.0f MiB/s | %.2f s (%.2f-%.2f) = %.0f MiB/s | %.2fx |\n", what,
+      o.median, o.min, o.max, mib / o.median, p.median, p.min, p.max, mib / p.median,
+      p.median / o.median);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: backup_bench WORKDIR SIZE_MIB REPS\n");
+    return 2;
+  }
+  std::string work = argv[1];
+  uint64_t mib = std::stoull(argv[2]);
+  int reps = std::stoi(argv[3]);
+  fs::remove_all(work);
+  fs::create_directories(work);
+  std::string src = work + "/src";
+  make_tree(src, mib << 20);
+  uint64_t files = 0, bytes = 0;
+  for (const auto& e : fs::recursive_directory_iterator(src)) {
+    if (e.is_regular_file()) {
+      ++files;
+      bytes += e.file_size();
+    }
+  }
+  double data_mib = static_cast<double>(bytes) / (1 << 20);
+  std::printf("tree: %llu files, %.0f MiB\n", static_cast<unsigned long long>(files), data_mib);
+
+  auto paths = *Paths::from_root(work + "/root");
+  auto b = Backups::open(paths);
+  if (!b) {
+    std::fprintf(stderr, "%s\n", b.error().message().c_str());
+    return 1;
+  }
+  std::vector<double> ours_b, peer_b, peer_b_durable, ours_r, peer_r, lz, la, extract_only,
+      peer_durable;
+  std::string peer_file = work + "/peer.tar.zst";
+  std::string last;
+  uint64_t ours_size = 0, peer_size = 0;
+  for (int i = 0; i < reps; ++i) {
+    bool ours_first = i % 2 == 0;
+    auto run_ours = [&] {
+      drop_caches();
+      ours_b.push_back(seconds([&] {
+        auto r = b->create(Kind::kVolume, "bench", src, {});
+        if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+        last = r->record.file;
+        ours_size = r->record.size;
+      }));
+    };
+    auto run_peer = [&] {
+      drop_caches();
+      peer_b.push_back(
+          seconds([&] { sh("tar -cf - -C " + src + " . | zstd -3 -T0 -q -f -o " + peer_file); }));
+      peer_size = fs::file_size(peer_file);
+    };
+    if (ours_first)
+      run_ours(), run_peer();
+    else
+      run_peer(), run_ours();
+    drop_caches();
+    peer_b_durable.push_back(seconds([&] {
+      sh("tar -cf - -C " + src + " . | zstd -3 -T0 -q -f -o " + peer_file + " && sync -f " +
+         peer_file);
+    }));
+
+    std::string target = work + "/target";
+    std::string peer_dir = work + "/peer-out";
+    auto restore_ours = [&] {
+      drop_caches();
+      ours_r.push_back(seconds([&] {
+        auto r = b->restore(Kind::kVolume, "bench", last, target, {});
+        if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+      }));
+    };
+    auto restore_peer = [&] {
+      fs::remove_all(peer_dir);
+      fs::create_directories(peer_dir);
+      drop_caches();
+      peer_r.push_back(
+          seconds([&] { sh("zstd -dc -q " + peer_file + " | tar -xf - -C " + peer_dir); }));
+    };
+    if (ours_first)
+      restore_ours(), restore_peer();
+    else
+      restore_peer(), restore_ours();
+
+    // Extraction alone (what the peer does): extract_archive into a fresh directory, no
+    // journal, no syncfs, no swap, no removal of the old tree.
+    std::string fresh = work + "/extract-only";
+    fs::remove_all(fresh);
+    fs::create_directories(fresh);
+    drop_caches();
+    extract_only.push_back(seconds([&] {
+      auto r = extract_archive(paths.backups_dir() + "/volumes/" + last, fresh, {});
+      if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+    }));
+    // The peer with the same guarantees as a cells restore: durable, and replacing the old tree.
+    fs::remove_all(peer_dir + ".new");
+    fs::create_directories(peer_dir + ".new");
+    drop_caches();
+    peer_durable.push_back(seconds([&] {
+      sh("zstd -dc -q " + peer_file + " | tar -xf - -C " + peer_dir + ".new && sync -f " +
+         peer_dir + ".new && rm -rf " + peer_dir + " && mv " + peer_dir + ".new " + peer_dir);
+    }));
+
+    // The two compressors inside backup/, same tree walk, to a file, fsynced.
+    for (bool use_la : {i % 2 == 0, i % 2 != 0}) {
+      std::string out = work + "/compressor.tar.zst";
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      WriteOptions wo;
+      wo.libarchive_zstd = use_la;
+      drop_caches();
+      double t = seconds([&] {
+        auto r = write_tree(src, fd, wo);
+        if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+        ::fsync(fd);
+      });
+      ::close(fd);
+      (use_la ? la : lz).push_back(t);
+    }
+    auto list = b->list(Kind::kVolume, "bench");
+    for (size_t k = 1; list && k < list->size(); ++k)
+      (void)b->remove(Kind::kVolume, (*list)[k].name.file());
+  }
+  std::printf("archive sizes: cells %.1f MiB, tar|zstd %.1f MiB\n", ours_size / 1048576.0,
+              peer_size / 1048576.0);
+  std::printf("| | cells | peer | speedup (peer/cells) |\n|---|---|---|---|\n");
+  print("backup (cells: journaled, frozen set empty, fsync + rename)", ours_b, peer_b, data_mib);
+  print("backup vs the peer with the same guarantees (tar | zstd; sync -f)", ours_b, peer_b_durable,
+        data_mib);
+  print("restore (cells: journaled, staged, syncfs, swap, old tree removed)", ours_r, peer_r,
+        data_mib);
+  print("extraction only (extract_archive into a fresh dir) vs the plain peer", extract_only,
+        peer_r, data_mib);
+  print("restore vs the peer with the same guarantees (tar -x; sync -f; rm -rf old; mv)", ours_r,
+        peer_durable, data_mib);
+  print("compressor: libzstd nbWorkers (cells) vs libarchive zstd filter (peer)", lz, la, data_mib);
+  fs::remove_all(work);
+  return 0;
+}
