@@ -82,12 +82,27 @@ struct SpawnOptions {
   int stderr_fd = -1;
   bool new_session = true;        // setsid() in the child
   std::string cwd = "/";
+  // Fork the process from the cell's init, inside the cell's one Landlock domain, so that
+  // every process spawned this way (the service, exec shells, healthchecks) can signal the
+  // others while other cells stay out of reach (cell_spawner.h). The child is then NOT the
+  // caller's child: wait for it with wait_spawned(), and it always gets a session of its own
+  // (new_session is implied). False keeps the original behaviour: the caller's own child, in
+  // a Landlock domain of its own.
+  bool shared_domain = false;
 };
 
 struct Child {
   pid_t pid = -1;  // host pid
   Fd pidfd;        // for waiting (waitid(P_PIDFD)) and signalling without pid reuse races
+  // Spawned with shared_domain: the cell's init is its parent and reaps it; its exit status
+  // is read through the pidfd (wait_spawned), waitid() on it fails with ECHILD.
+  bool reaped_by_cell = false;
 };
+
+// The wait status (as waitpid's) of CHILD once it has exited, for both kinds of children;
+// reaps it if it is the caller's. try_wait_spawned returns nullopt while it still runs.
+Result<int> wait_spawned(Child& child);
+Result<std::optional<int>> try_wait_spawned(Child& child);
 
 class Runtime {
  public:

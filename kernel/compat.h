@@ -6,6 +6,7 @@
 #pragma once
 
 #include <linux/landlock.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 
 #include <cstdint>
@@ -32,7 +33,21 @@
 #define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
 #endif
 
+// pidfd information (6.13), with the exit status of a reaped process (PIDFD_INFO_EXIT, 6.15).
+#define CELLS_PIDFD_GET_INFO _IOWR(0xFF, 11, struct cells::kernel::compat::PidfdInfo)
+#define CELLS_PIDFD_INFO_EXIT (1ULL << 3)
+
 namespace cells::kernel::compat {
+
+// struct pidfd_info, first version (PIDFD_INFO_SIZE_VER0 = 64 bytes).
+struct PidfdInfo {
+  uint64_t mask = 0;
+  uint64_t cgroupid = 0;
+  uint32_t pid = 0, tgid = 0, ppid = 0, ruid = 0, rgid = 0, euid = 0, egid = 0, suid = 0,
+           sgid = 0, fsuid = 0, fsgid = 0;
+  int32_t exit_code = 0;
+};
+static_assert(sizeof(PidfdInfo) == 64);
 
 // struct landlock_ruleset_attr as of ABI 6. The kernel accepts a shorter struct from older
 // callers, and this full-size one from us because it knows every field.

@@ -1,5 +1,6 @@
 #include "kernel/init.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -11,6 +12,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+
+#include "kernel/cell_spawner.h"
 
 namespace cells::kernel {
 namespace {
@@ -68,11 +71,15 @@ int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
   every_second.it_value.tv_sec = 1;
   if (timerfd_settime(tfd, 0, &every_second, nullptr) != 0) return 13;
 
+  // The spawn channel (cell_spawner.h), when the runtime gave us one.
+  int spawn_fd = fcntl(kInitSpawnFd, F_GETFD) >= 0 ? kInitSpawnFd : -1;
+  if (spawn_fd >= 0) fcntl(spawn_fd, F_SETFL, fcntl(spawn_fd, F_GETFL) | O_NONBLOCK);
+
   // Children may have been re-parented to us before the signalfd existed.
   reap_all();
   for (;;) {
-    struct pollfd fds[2] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    struct pollfd fds[3] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}, {spawn_fd, POLLIN, 0}};
+    if (poll(fds, 3, -1) < 0) {
       if (errno == EINTR) continue;
       return 14;
     }
@@ -90,6 +97,7 @@ int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
       // telemetry: sampler.tick()
       if (sampler) sampler->tick();
     }
+    if (fds[2].revents & POLLIN) init_serve_spawns();
   }
 }
 

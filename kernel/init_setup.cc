@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <cstdlib>
 
 #include "base/syscall.h"
+#include "kernel/cell_spawner.h"
 #include "kernel/namespaces.h"
 #include "kernel/rootfs.h"
 
@@ -38,7 +40,11 @@ struct ChildPlan {
   int exec_fd;
   int status_fd;
   int snapshot_fd;
+  int spawn_host_fd;  // -1 = no spawn channel (and no Landlock plan)
+  int spawn_fd;
+  int landlock_fd;
   char* const* argv;
+  char* const* envp;
 };
 
 [[noreturn]] void fail(const ChildPlan& c, SetupStep step) {
@@ -70,12 +76,16 @@ struct ChildPlan {
   }
   // telemetry: the snapshot file init's sampler writes to (fd 4), when the runtime has one.
   if (c.snapshot_fd >= 0 && dup2(c.snapshot_fd, 4) < 0) fail(c, SetupStep::kStdio);
-  // Whatever the caller left inheritable must not live on in init for the cell's lifetime.
-  if (close_range(c.snapshot_fd >= 0 ? 5 : 4, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+  // The spawn channel and the Landlock ruleset (cell_spawner.h: fds 5, 6 and 7).
+  if (c.spawn_host_fd >= 0 &&
+      (dup2(c.spawn_host_fd, kInitSpawnHostFd) < 0 || dup2(c.spawn_fd, kInitSpawnFd) < 0 ||
+       dup2(c.landlock_fd, kInitLandlockFd) < 0)) {
     fail(c, SetupStep::kStdio);
   }
-  static char* const kEmptyEnv[] = {nullptr};
-  syscall(SYS_execveat, c.exec_fd, "", c.argv, kEmptyEnv, AT_EMPTY_PATH);
+  // Whatever the caller left inheritable must not live on in init for the cell's lifetime.
+  int first_free = c.spawn_host_fd >= 0 ? kInitLandlockFd + 1 : c.snapshot_fd >= 0 ? 5 : 4;
+  if (close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(c, SetupStep::kStdio);
+  syscall(SYS_execveat, c.exec_fd, "", c.argv, c.envp, AT_EMPTY_PATH);
   fail(c, SetupStep::kExecInit);
 }
 
@@ -126,13 +136,40 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
     snapshot = CELLS_TRY_CTX(dup_high(l.snapshot_fd, "telemetry snapshot"), ctx);
   }
 
+  // The cell's Landlock domain for init, and the channel through which init forks processes
+  // inside it (cell_spawner.h).
+  Fd spawn_host, spawn_init, landlock;
+  std::string landlock_env, writable_env;
+  if (l.landlock) {
+    int sv[2];
+    CELLS_SYSCALL(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), ctx + ": socketpair");
+    Fd a(sv[0]), b(sv[1]);
+    spawn_host = CELLS_TRY_CTX(high_fd(std::move(a), "spawn channel"), ctx);
+    spawn_init = CELLS_TRY_CTX(high_fd(std::move(b), "spawn channel"), ctx);
+    landlock = CELLS_TRY_CTX(dup_high(l.landlock->ruleset.get(), "landlock ruleset"), ctx);
+    landlock_env = std::string(kInitLandlockEnv) + "=" +
+                   std::to_string(l.landlock->restrict_fs ? 1 : 0) + ":" +
+                   std::to_string(l.landlock->read_access) + ":" +
+                   std::to_string(l.landlock->write_access);
+    writable_env = std::string(kInitWritableEnv) + "=";
+    for (size_t i = 0; i < l.landlock->writable.size(); ++i) {
+      if (i) writable_env += ':';
+      writable_env += l.landlock->writable[i];
+    }
+  }
+  char* envp[] = {landlock_env.empty() ? nullptr : landlock_env.data(), writable_env.data(),
+                  nullptr};
+
   std::string title_cell = "cell=" + l.name;
   std::string title_cid = "cid=" + std::to_string(l.cid);
   char* argv[] = {const_cast<char*>("cellctl"), const_cast<char*>("init"), title_cell.data(),
                   title_cid.data(), nullptr};
   ChildPlan plan{&rootfs,      l.name.c_str(), tree.get(),    userns.valid() ? userns.get() : -1,
                  cgroup.get(), devnull.get(),  exec_fd.get(), status_write.get(),
-                 snapshot.valid() ? snapshot.get() : -1, argv};
+                 snapshot.valid() ? snapshot.get() : -1,
+                 spawn_host.valid() ? spawn_host.get() : -1,
+                 spawn_init.valid() ? spawn_init.get() : -1,
+                 landlock.valid() ? landlock.get() : -1, argv, envp};
 
   int pidfd = -1;
   struct clone_args args {};

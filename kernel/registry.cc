@@ -64,6 +64,14 @@ std::string encode_record(const CellInfo& info) {
   out += "nofile=" + encode_limit(info.rlimits.nofile) + "\n";
   out += "as=" + encode_limit(info.rlimits.as) + "\n";
   out += "core=" + encode_limit(info.rlimits.core) + "\n";
+  // Spawns long after create need the same Landlock writable set, so it is part of the record
+  // (':'-separated: create refuses paths containing ':').
+  std::string writable;
+  for (size_t i = 0; i < info.writable_paths.size(); ++i) {
+    if (i) writable += ':';
+    writable += info.writable_paths[i];
+  }
+  out += "writable=" + writable + "\n";
   out += "cgroup_id=" + std::to_string(info.cgroup_id) + "\n";
   out += "init_pid=" + std::to_string(info.init_pid) + "\n";
   out += "created_unix_ns=" + std::to_string(info.created_unix_ns) + "\n";
@@ -122,6 +130,18 @@ Result<CellInfo> decode_record(std::string_view text) {
     uint64_t n = 0;
     if (!parse_number(v, &n)) return bad(key, v);
     *field = n;
+  }
+  // Optional for records written before it existed: absent = the defaults, as before.
+  if (auto it = kv.find("writable"); it != kv.end() && !it->second.empty()) {
+    const std::string& w = it->second;
+    for (size_t p = 0; p <= w.size();) {
+      size_t colon = w.find(':', p);
+      if (colon == std::string::npos) colon = w.size();
+      std::string path = w.substr(p, colon - p);
+      if (path.empty() || path[0] != '/') return bad("writable", w);
+      info.writable_paths.push_back(std::move(path));
+      p = colon + 1;
+    }
   }
   v = CELLS_TRY(get("cgroup_id"));
   if (!parse_number(v, &info.cgroup_id)) return bad("cgroup_id", v);

@@ -5,8 +5,9 @@
 //
 // A record is "key=value" lines, written atomically (write_file_atomic), e.g.
 //   cid=3 name=web root=/srv/web profile=high ports=80,443 nofile=1024 as= core=0
-//   cgroup_id=4711 init_pid=12345 created_unix_ns=...
-// An empty rlimit value means unlimited.
+//   writable=/tmp:/data cgroup_id=4711 init_pid=12345 created_unix_ns=...
+// An empty rlimit value means unlimited; an empty (or absent) writable list means the kernel
+// layer's default writable set.
 #pragma once
 
 #include <string>

@@ -60,6 +60,23 @@ TEST(Record, RoundTrips) {
   EXPECT_EQ(out->created_unix_ns, in.created_unix_ns);
 }
 
+TEST(Record, KeepsTheWritablePathsSpawnsNeed) {
+  CellInfo in = sample();
+  in.writable_paths = {"/data", "/var/lib/app"};
+  auto out = decode_record(encode_record(in));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->writable_paths, in.writable_paths);
+  // Records written before the key existed still load, with the defaults.
+  std::string text = encode_record(sample());
+  text.erase(text.find("writable="), text.find('\n', text.find("writable=")) + 1 -
+                                         text.find("writable="));
+  ASSERT_TRUE(decode_record(text).ok());
+  EXPECT_TRUE(decode_record(text)->writable_paths.empty());
+  std::string relative = encode_record(in);
+  relative.replace(relative.find("/data"), 5, "data");
+  EXPECT_NE(decode_record(relative).error().message().find("bad writable"), std::string::npos);
+}
+
 TEST(Record, CorruptRecordsNameTheKey) {
   std::string text = encode_record(sample());
   auto missing = decode_record(text.substr(0, text.find("cgroup_id=")));

@@ -15,7 +15,9 @@
 #include "kernel/cgroup.h"
 #include "kernel/features.h"
 #include "kernel/init_setup.h"
+#include "kernel/landlock.h"
 #include "kernel/namespaces.h"
+#include "kernel/policy.h"
 #include "kernel/registry.h"
 #include "kernel/rootfs.h"
 #include "kernel/telemetry.h"
@@ -67,6 +69,21 @@ Status validate_spec(const CellSpec& spec) {
     }
   }
   CELLS_TRY(check_root(spec.root));
+  // The registry stores the list ':'-separated; Landlock validates the rest when the cell's
+  // policy is prepared (below, before anything is committed).
+  for (const auto& w : spec.writable_paths) {
+    if (w.empty() || w[0] != '/' || w.find(':') != std::string::npos ||
+        w.find('\n') != std::string::npos) {
+      return Error::invalid("writable path '" + w +
+                            "' must be absolute and contain no ':' or newline");
+    }
+  }
+  if (spec.profile == Profile::kHigh && !spec.writable_paths.empty()) {
+    LandlockOptions ll;
+    ll.restrict_fs = true;
+    ll.writable = spec.writable_paths;
+    CELLS_TRY(build_landlock(ll));  // refuses relative or non-normalised paths by name
+  }
   switch (spec.profile) {
     case Profile::kLow:
     case Profile::kMedium:
@@ -177,10 +194,19 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   CELLS_TRY_CTX(snapshot.publish_identity(spec.cid, spec.name, spec.root, created_unix_ns), ctx);
   rollback.add([&snapshot, &spec] { (void)snapshot.clear(spec.cid); });
 
-  // Step 6: init, born into the cgroup and the cell's namespaces.
+  // Step 6: init, born into the cgroup and the cell's namespaces. It enters the cell's
+  // Landlock domain itself (the rules on paths resolve only inside the cell's root) and forks
+  // the processes spawned with shared_domain, which therefore share that one domain.
+  CellInfo policy_view;
+  policy_view.name = spec.name;
+  policy_view.profile = spec.profile;
+  policy_view.ports = spec.ports;
+  policy_view.writable_paths = spec.writable_paths;
+  PreparedPolicy init_policy = CELLS_TRY_CTX(prepare_policy(policy_view), ctx);
   InitLaunch launch{spec.name, spec.cid, spec.root, cg.fd(), tree.get(),
                     userns.valid() ? userns.get() : -1, program};
   launch.snapshot_fd = snapshot.fd();
+  launch.landlock = &init_policy.landlock;
   LaunchedInit init = CELLS_TRY(launch_init(launch));
   rollback.add([&cg, pid = init.pid] {
     (void)kill_and_wait(cg);
@@ -196,6 +222,7 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   info.profile = spec.profile;
   info.ports = spec.ports;
   info.rlimits = spec.rlimits;
+  info.writable_paths = spec.writable_paths;
   info.cgroup_id = cg.id();
   info.init_pid = init.pid;
   info.created_unix_ns = created_unix_ns;

@@ -10,6 +10,8 @@
 // through one CLOEXEC status pipe: the helper writes the target's pid, the target writes a
 // {step, errno} record only if it fails before execve.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,7 +25,9 @@
 
 #include "base/syscall.h"
 #include "kernel/cell.h"
+#include "kernel/cell_spawner.h"
 #include "kernel/cgroup.h"
+#include "kernel/compat.h"
 #include "kernel/init_setup.h"
 #include "kernel/namespaces.h"
 #include "kernel/policy.h"
@@ -112,6 +116,11 @@ void report(int fd, SpawnStep step, int err) {
   if (setns(p.init_pidfd, CLONE_NEWCGROUP) != 0) fail(p, SpawnStep::kJoinCgroupns);
   // The user namespace last among namespaces: after it we hold no host capability.
   if (p.user_ns && setns(p.init_pidfd, CLONE_NEWUSER) != 0) fail(p, SpawnStep::kJoinUserns);
+  // A caller that blocks signals (cellctl exec forwards the terminal's) must not hand its
+  // mask on: it survives execve.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (p.new_session && setsid() < 0) fail(p, SpawnStep::kSetsid);
   // Move the caller's fds up first so that e.g. stdout=2, stderr=1 cannot clobber each other.
   int high[3];
@@ -192,7 +201,55 @@ void add_limit(std::vector<Limit>& out, int resource, const std::optional<uint64
   if (v) out.push_back({resource, static_cast<rlim_t>(*v)});
 }
 
+// The exit status of a process reaped by someone else, kept by the kernel for pidfd holders.
+// The pidfd becomes readable at exit, the status a moment later, when its parent (the cell's
+// init, woken by SIGCHLD) reaps it; BLOCK waits for both.
+Result<std::optional<int>> exit_status_from_pidfd(int pidfd, bool block) {
+  for (int spins = 0;; ++spins) {
+    pollfd pfd{pidfd, POLLIN, 0};
+    int n = poll(&pfd, 1, block ? -1 : 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error::sys(errno, "poll pidfd");
+    if (n == 0) return std::optional<int>();
+    compat::PidfdInfo info;
+    info.mask = CELLS_PIDFD_INFO_EXIT;
+    if (ioctl(pidfd, CELLS_PIDFD_GET_INFO, &info) != 0 && errno != ESRCH) {
+      return Error::sys(errno, "PIDFD_GET_INFO");
+    }
+    if (info.mask & CELLS_PIDFD_INFO_EXIT) return std::optional<int>(info.exit_code);
+    // Exited, not reaped yet: init reaps within microseconds; 10 s means init is gone.
+    if (spins > 10000) return Error(ErrorKind::kSystem, "the exited process is never reaped");
+    usleep(1000);
+  }
+}
+
+Result<std::optional<int>> wait_or_poll(Child& child, bool block) {
+  if (!child.pidfd.valid()) return Error::invalid("wait: the child was waited for already");
+  if (child.reaped_by_cell) {
+    auto st = CELLS_TRY(exit_status_from_pidfd(child.pidfd.get(), block));
+    if (st) child.pidfd.reset();
+    return st;
+  }
+  siginfo_t si{};
+  while (waitid(P_PIDFD, id_t(child.pidfd.get()), &si, WEXITED | (block ? 0 : WNOHANG)) != 0) {
+    if (errno != EINTR) return Error::sys(errno, "waitid");
+  }
+  if (si.si_pid == 0) return std::optional<int>();
+  child.pidfd.reset();
+  return std::optional<int>(si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0)
+                                                     : si.si_status);
+}
+
 }  // namespace
+
+Result<int> wait_spawned(Child& child) {
+  auto st = CELLS_TRY(wait_or_poll(child, /*block=*/true));
+  return *st;
+}
+
+Result<std::optional<int>> try_wait_spawned(Child& child) {
+  return wait_or_poll(child, /*block=*/false);
+}
 
 Result<Child> Runtime::spawn(const CellInfo& cell, const SpawnOptions& opts) {
   const std::string ctx = "spawn in cell " + cell.name;
@@ -250,6 +307,24 @@ Result<Child> Runtime::spawn(const CellInfo& cell, const SpawnOptions& opts) {
   plan.argv.push_back(nullptr);
   for (const auto& e : env) plan.envp.push_back(const_cast<char*>(e.c_str()));
   plan.envp.push_back(nullptr);
+
+  if (opts.shared_domain) {
+    SpawnRequest req;
+    req.argv = opts.argv;
+    req.env = env;
+    req.candidates = plan.candidates;
+    req.cwd = plan.cwd;
+    req.uid = plan.uid;
+    req.gid = plan.gid;
+    req.groups = plan.groups;
+    for (const auto& l : plan.limits) req.limits.push_back({l.resource, uint64_t(l.value)});
+    req.caps_keep = policy.caps.keep;
+    req.caps_last_cap = policy.caps.last_cap;
+    req.seccomp = policy.seccomp;
+    auto child = spawn_through_init(init_pidfd.get(), req, plan.stdio, ctx);
+    // A cell whose init predates the spawn channel gets the old spawn (its own domain).
+    if (child.ok() || child.error().kind() != ErrorKind::kUnsupported) return child;
+  }
 
   struct clone_args args {};
   args.exit_signal = SIGCHLD;

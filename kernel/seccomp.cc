@@ -127,12 +127,5 @@ Result<std::vector<sock_filter>> build_seccomp_filter(Profile profile) {
   return insns;
 }
 
-int seccomp_enter(const std::vector<sock_filter>& filter) noexcept {
-  sock_fprog prog;
-  prog.len = static_cast<unsigned short>(filter.size());
-  prog.filter = const_cast<sock_filter*>(filter.data());
-  if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return errno;
-  return 0;
-}
 
 }  // namespace cells::kernel

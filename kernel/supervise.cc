@@ -97,6 +97,7 @@ Status validate(const SuperviseSpec& spec) {
   }
   if (spec.cgroup_dir.empty()) return Error::invalid("supervise: the cell has no cgroup");
   if (spec.grace.count() < 0) return Error::invalid("supervise: negative grace period");
+  if (spec.health) CELLS_TRY_CTX(validate(*spec.health), "supervise");
   return ok_status();
 }
 
@@ -116,6 +117,9 @@ struct Supervisor::Impl {
   uint64_t last_denials[kDenialKindCount] = {};
   std::string prefix_out, prefix_err;
   SuperviseState state = SuperviseState::kNone;
+  Health health = Health::kUnknown;
+  uint32_t check_failures = 0;  // consecutive, in the current run
+  bool unhealthy = false;       // the current run is being stopped for failing its checks
   uint64_t restarts = 0;
   bool stop_requested = false;
   bool wrote_pid = false;
@@ -124,8 +128,7 @@ struct Supervisor::Impl {
     state = s;
     // Telemetry is an observation: failing to publish never stops supervision.
     if (slot) {
-      (void)slot->write_supervision(spec.cid, s, restarts, ::getpid(), Health::kUnknown,
-                                    last_denials);
+      (void)slot->write_supervision(spec.cid, s, restarts, ::getpid(), health, last_denials);
     }
   }
   // On the 1 s timer: fresh denial counters, published with the unchanged state.
@@ -141,6 +144,8 @@ struct Supervisor::Impl {
     (void)log.log(level, "cell=" + spec.name + " cid=" + std::to_string(spec.cid) + " " + msg);
   }
   bool check_stop_signal();
+  // A finished (or failed to start) healthcheck; true when the service must be restarted.
+  bool on_check_result(const Result<HealthResult>& r);
   void forward(Stream& s, bool at_eof);
   Result<int> run_once(Clock::duration* ran);
   bool wait_or_stop(Clock::time_point until);
@@ -185,6 +190,7 @@ Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, La
   // Step 3: the telemetry slot; a missing run dir is created, an unusable one is an error
   // because list/stats would then silently show a supervised cell as unsupervised.
   s.slot = CELLS_TRY_CTX(SnapshotFile::open_rw(paths), "supervise " + s.spec.name);
+  if (s.spec.health) s.health = Health::kDown;
   if (denials) {
     s.denials = std::move(denials);
     s.denial_timer = CELLS_SYSCALL_FD(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
@@ -253,6 +259,8 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
   opts.stdout_fd = out_w.get();
   opts.stderr_fd = err_w.get();
   opts.new_session = true;
+  // One Landlock domain with exec shells and healthchecks: operators can signal the service.
+  opts.shared_domain = true;
   std::string as;
   if (spec.run_as) {
     as = " as uid=" + std::to_string(spec.run_as->uid) + " gid=" + std::to_string(spec.run_as->gid);
@@ -263,34 +271,64 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
   // Our copies of the write ends must go, or the pipes never reach EOF.
   out_w.reset();
   err_w.reset();
+  // A new run is not healthy until a check says so (unknown is kept for "no check at all").
+  if (spec.health) health = Health::kDown;
   publish(SuperviseState::kRunning);
 
   Stream streams[2] = {{std::move(out_r), LineSplitter(), spec.log.stdout_level, "stdout"},
                        {std::move(err_r), LineSplitter(), spec.log.stderr_level, "stderr"}};
   std::optional<Clock::time_point> kill_deadline;
+  // Healthchecks: the first one interval after the start; one at a time.
+  check_failures = 0;
+  unhealthy = false;
+  std::optional<RunningCheck> check;
+  Clock::time_point next_check = spec.health ? started + spec.health->interval
+                                             : Clock::time_point::max();
+  auto stop_service = [&] {
+    // The service runs in its own session: signal the whole process group it leads.
+    ::kill(-child.pid, SIGTERM);
+    pidfd_send_signal(child.pidfd.get(), SIGTERM);
+    kill_deadline = Clock::now() + spec.grace;
+  };
   int status = 0;
   for (;;) {
-    pollfd pfd[5] = {{sigfd.get(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0},
+    Clock::time_point wake = Clock::time_point::max();
+    if (kill_deadline) wake = *kill_deadline;
+    if (check) wake = std::min(wake, check->deadline());
+    if (!check && !kill_deadline) wake = std::min(wake, next_check);
+    pollfd pfd[6] = {{sigfd.get(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0},
                      {streams[0].fd.get(), POLLIN, 0}, {streams[1].fd.get(), POLLIN, 0},
-                     {denial_timer.get(), POLLIN, 0}};
-    int timeout = kill_deadline ? poll_timeout(*kill_deadline) : -1;
-    int n = ::poll(pfd, 5, timeout);
+                     {denial_timer.get(), POLLIN, 0}, {check ? check->pidfd() : -1, POLLIN, 0}};
+    int timeout = wake == Clock::time_point::max() ? -1 : poll_timeout(wake);
+    int n = ::poll(pfd, 6, timeout);
     if (n < 0 && errno != EINTR) return Error::sys(errno, "poll");
     if (pfd[4].revents) on_denial_timer();
     if (pfd[0].revents && check_stop_signal() && !kill_deadline) {
       event(LOG_NOTICE, "supervise shutdown requested");
-      // The service runs in its own session: signal the whole process group it leads.
-      ::kill(-child.pid, SIGTERM);
-      pidfd_send_signal(child.pidfd.get(), SIGTERM);
-      kill_deadline = Clock::now() + spec.grace;
+      stop_service();
     }
     for (int i = 0; i < 2; ++i) {
       if (pfd[2 + i].revents) forward(streams[i], false);
     }
+    if (check && (pfd[5].revents || Clock::now() >= check->deadline())) {
+      HealthResult r = check->finish();
+      check.reset();
+      next_check = Clock::now() + spec.health->interval;
+      if (on_check_result(r) && !kill_deadline) stop_service();
+    } else if (spec.health && !check && !kill_deadline && Clock::now() >= next_check) {
+      auto started_check = RunningCheck::start(launch, spec.health->argv, spec.health->timeout);
+      if (started_check.ok()) {
+        check.emplace(std::move(started_check).value());
+      } else {
+        next_check = Clock::now() + spec.health->interval;
+        if (on_check_result(std::move(started_check).error()) && !kill_deadline) stop_service();
+      }
+    }
     if (pfd[1].revents) {
-      siginfo_t si{};
-      if (::waitid(P_PIDFD, id_t(child.pidfd.get()), &si, WEXITED) == 0) {
-        status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status;
+      auto done = try_wait_spawned(child);
+      if (!done.ok()) return std::move(done).error();
+      if (*done) {
+        status = **done;
         break;
       }
     }
@@ -309,6 +347,35 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
     event(LOG_WARNING, "killed by signal=" + std::to_string(status & 0x7f));
   }
   return status;
+}
+
+bool Supervisor::Impl::on_check_result(const Result<HealthResult>& r) {
+  if (r.ok() && r->passed) {
+    check_failures = 0;
+    if (health != Health::kUp) {
+      health = Health::kUp;
+      event(LOG_INFO, "healthcheck passed; healthy");
+      publish(state);
+    }
+    return false;
+  }
+  ++check_failures;
+  std::string why = !r.ok()               ? "cannot start: " + r.error().message()
+                    : r->timed_out        ? "timed out after " +
+                                         std::to_string(spec.health->timeout.count()) + " ms"
+                    : WIFEXITED(r->wait_status) ? "exit status " +
+                                                  std::to_string(WEXITSTATUS(r->wait_status))
+                                            : "killed by signal " +
+                                                  std::to_string(r->wait_status & 0x7f);
+  event(LOG_WARNING, "healthcheck failed (" + why + "), " + std::to_string(check_failures) +
+                         " of " + std::to_string(spec.health->retries));
+  if (check_failures < spec.health->retries || unhealthy) return false;
+  unhealthy = true;
+  health = Health::kDown;
+  publish(state);
+  event(LOG_ERR, "unhealthy after " + std::to_string(check_failures) +
+                     " failed healthchecks; restarting the service");
+  return true;
 }
 
 // Sleeps until UNTIL unless a stop is requested first; returns true on a stop request.
@@ -331,6 +398,9 @@ Status Supervisor::run() {
   while (!s.check_stop_signal()) {
     Clock::duration ran{};
     auto st = s.run_once(&ran);
+    if (st.ok() && s.unhealthy) {
+      s.event(LOG_NOTICE, "stopped for failing its healthchecks; restarting like a crash");
+    }
     if (!st.ok()) {
       // A spawn that fails (cell gone, binary missing) counts as a crash: it is retried with
       // backoff and ends in `failed` like any other crash loop.

@@ -7,6 +7,12 @@
 // and restart count into the cell's telemetry slot. It records its pid in
 // <run_dir>/supervise/<name>.pid so that stop_supervisor() (and the control plane) can find it.
 //
+// Healthcheck (optional): every `interval` while the service runs, the check command runs in
+// the cell with its timeout; after `retries` consecutive failures the service is stopped as at
+// a stop (SIGTERM, grace, SIGKILL) and restarted like a crash (backoff, restart budget). Health
+// is published with the state: up after a passing check, down from the start of each run
+// until the first check passes and after `retries` failures; unknown only without a check.
+//
 // Stop (SIGTERM, SIGINT or SIGQUIT to the supervisor): SIGTERM to the service's process group,
 // up to `grace` for it to exit, then every process left in the cell but its init is killed;
 // the supervisor exits only once they are gone, so a caller waiting for the supervisor's exit
@@ -27,6 +33,7 @@
 #include "kernel/backoff.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/health.h"
 #include "kernel/syslog.h"
 
 namespace cells::kernel {
@@ -42,9 +49,11 @@ struct SuperviseSpec {
   std::chrono::milliseconds grace{5000};
   std::string cgroup_dir;  // the cell's cgroup directory (for the final kill)
   pid_t init_pid = 0;      // the cell's init, spared by the final kill; 0 = none
+  std::optional<HealthcheckSpec> health;  // none = no healthcheck, health stays unknown
 };
 
-// Checks what does not need the kernel: a command, a cid and name, a cgroup directory.
+// Checks what does not need the kernel: a command, a cid and name, a cgroup directory, and
+// the healthcheck if there is one.
 Status validate(const SuperviseSpec& spec);
 
 using Launcher = std::function<Result<Child>(const SpawnOptions&)>;

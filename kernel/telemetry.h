@@ -29,8 +29,8 @@ enum class SuperviseState : uint32_t { kNone = 0, kRunning = 1, kBackoff = 2, kF
                                        kStopped = 4 };
 std::string_view to_string(SuperviseState s);  // "-", "running", "backoff", "failed", "stopped"
 
-// Health is a placeholder: healthchecks (engine/) do not exist yet, so every cell reports
-// kUnknown until they write this field.
+// Health of a supervised service with a healthcheck (supervise.h, health.h); kUnknown when
+// no healthcheck is configured (or nothing supervises the cell).
 enum class Health : uint32_t { kUnknown = 0, kUp = 1, kDown = 2 };
 std::string_view to_string(Health h);
 

@@ -126,7 +126,7 @@ std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) 
              std::to_string(cells[i].denials[k]) + "\n";
     }
   }
-  // Health is "unknown" until healthchecks exist (engine/); NaN says so without faking "up".
+  // Health is "unknown" without a healthcheck; NaN says so without faking "up".
   emit("cell_health_up", [](S c) {
     return std::string(c.health == Health::kUp ? "1" : c.health == Health::kDown ? "0" : "NaN");
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cell start benchmark (docs/PERFORMANCE.md, "## Cell start"). Needs root.
 #
-#   bench/kernel/cell_start.sh [BUILD_DIR] [RUNS]      (defaults: build, 200)
+#   bench/kernel/cell_start.sh [BUILD_DIR] [RUNS] [OTHER_CELLCTL]   (defaults: build, 200)
 #
 # In one hyperfine run, so every command sees the same machine state:
 #   exec-<profile>    cellctl exec <cell> /bin/true into an existing cell (busybox root)
@@ -10,11 +10,14 @@
 #   bwrap             bwrap --ro-bind / / --unshare-all --share-net true
 #   unshare           unshare -pfmiu --mount-proc true
 #   cellctl-help      cellctl --help: the launcher's own start-up cost, for reference
+#   *-other           with OTHER_CELLCTL (e.g. a copy of an earlier build): its exec-<profile>
+#                     and cellctl-help in the same run, for before/after comparisons
 # Prints median and spread (p10..p90, ms) per command and the ratio to bwrap's median.
 set -euo pipefail
 
 build=${1:-build}
 runs=${2:-200}
+other=${3:-}
 cellctl=$(realpath "$build/cli/cellctl/cellctl")
 [[ -x $cellctl ]] || { echo "cell_start.sh: no cellctl at $cellctl (build it first)" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || { echo "cell_start.sh: needs root" >&2; exit 1; }
@@ -60,6 +63,12 @@ done
 names+=(cellctl-help bwrap unshare)
 cmds+=("$cellctl --help")
 cmds+=("bwrap --ro-bind / / --unshare-all --share-net true" "unshare -pfmiu --mount-proc true")
+if [[ -n $other ]]; then
+  for p in "${profiles[@]}"; do
+    names+=("exec-$p-other");  cmds+=("$other exec bench-$p /bin/true")
+  done
+  names+=(cellctl-help-other); cmds+=("$other --help")
+fi
 
 args=()
 for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done

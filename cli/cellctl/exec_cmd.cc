@@ -2,6 +2,8 @@
 // Runs COMMAND in the cell (its namespaces, cgroup, root and policy) as the cell's root and
 // exits with its status (128 + signal if it was killed). Without a command: a login shell,
 // argv[0] "-sh", with the prompt "[<name>]# ".
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +15,9 @@
 
 namespace cells::cellctl {
 namespace {
+
+// The terminal's signals a command run in the foreground expects to receive.
+constexpr int kForwarded[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
 
 struct ExecOptions {
   std::string target;
@@ -41,21 +46,38 @@ int run_exec(const Context& ctx, const ExecOptions& o) {
   opts.stdin_fd = 0;
   opts.stdout_fd = 1;
   opts.stderr_fd = 2;
-  // Same session and process group as cellctl: the command gets the terminal's job control
-  // and ^C reaches it directly.
-  opts.new_session = false;
+  // Forked by the cell's init, inside the cell's one Landlock domain, so the command can
+  // signal the cell's service (cellctl exec web kill <pid>). It runs in a session of its own
+  // there, so the terminal's signals are forwarded to its process group.
+  opts.shared_domain = true;
 
-  // Like system(3): while the command runs, the terminal's signals are its business.
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
+  sigset_t forwarded, previous;
+  sigemptyset(&forwarded);
+  for (int sig : kForwarded) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, &previous);
   auto child = runtime->spawn(*cell, opts);
   if (!child) return fail(child.error());
-  siginfo_t info{};
-  while (waitid(P_PIDFD, static_cast<id_t>(child->pidfd.get()), &info, WEXITED) < 0) {
-    if (errno != EINTR) return fail(Error::sys(errno, "wait for the command"));
+  Fd sigfd(signalfd(-1, &forwarded, SFD_CLOEXEC));
+  for (;;) {
+    pollfd pfd[2] = {{child->pidfd.get(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+    if (poll(pfd, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return fail(Error::sys(errno, "wait for the command"));
+    }
+    if (pfd[1].revents) {
+      signalfd_siginfo si{};
+      if (read(sigfd.get(), &si, sizeof si) == ssize_t(sizeof si)) {
+        int sig = int(si.ssi_signo);
+        // The group the command leads, or the command alone if it left it.
+        if (::kill(-child->pid, sig) != 0) ::kill(child->pid, sig);
+      }
+    }
+    if (pfd[0].revents) {
+      auto done = kernel::wait_spawned(*child);
+      if (!done) return fail(std::move(done).error().wrap("wait for the command"));
+      return WIFEXITED(*done) ? WEXITSTATUS(*done) : 128 + (*done & 0x7f);
+    }
   }
-  if (info.si_code == CLD_EXITED) return info.si_status;
-  return 128 + info.si_status;
 }
 
 }  // namespace

@@ -1,17 +1,24 @@
 // cellctl list [-T] [-H] [--json]
-//   table: ID NAME REFS PROCS AGE NOFILE AS CORE ROOT (NAME width fits the longest name;
+//   table: ID NAME REFS PROCS AGE STATE NOFILE AS CORE ROOT (NAME width fits the longest name;
 //          "no cells" when there are none)
 //   -T:    CID NAME REFS PROCS AGE ROOT NOFILE AS CORE, tab separated, header even when empty
 //   -H:    no header (only with -T)
 // PROCS counts the processes of the cell other than its init; REFS counts every process that
 // holds the cell (init included). AGE is whole seconds in TSV and JSON, "31s"/"5m"/"2h"/"3d"
-// in the table.
+// in the table. STATE is the supervision state (running, backoff, failed, stopped, or "-" when
+// no supervisor has run or the one that ran is gone); -T keeps the reference's columns, so it
+// has no STATE (tools parse them by position), --json has "state".
+#include <signal.h>
+
+#include <cerrno>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/cellctl/common.h"
+#include "kernel/telemetry.h"
 
 namespace cells::cellctl {
 namespace {
@@ -27,7 +34,20 @@ struct Row {
   size_t refs = 0;
   size_t procs = 0;
   int64_t age_s = 0;
+  std::string state = "-";
 };
+
+// The state a supervisor published, unless the supervisor died without publishing "stopped"
+// (killed hard): then the cell is unsupervised whatever its slot says.
+std::string supervision_state(const kernel::CellStats& s) {
+  using kernel::SuperviseState;
+  if (s.state == SuperviseState::kNone) return "-";
+  if (s.state != SuperviseState::kStopped &&
+      (s.supervisor_pid <= 0 || (::kill(s.supervisor_pid, 0) != 0 && errno == ESRCH))) {
+    return "-";
+  }
+  return std::string(kernel::to_string(s.state));
+}
 
 std::string human_age(int64_t s) {
   if (s < 60) return std::to_string(s) + "s";
@@ -47,10 +67,10 @@ void print_table(const std::vector<Row>& rows) {
     return;
   }
   std::vector<std::vector<std::string>> cells = {
-      {"ID", "NAME", "REFS", "PROCS", "AGE", "NOFILE", "AS", "CORE", "ROOT"}};
+      {"ID", "NAME", "REFS", "PROCS", "AGE", "STATE", "NOFILE", "AS", "CORE", "ROOT"}};
   for (const auto& r : rows) {
     cells.push_back({std::to_string(r.info.cid), r.info.name, std::to_string(r.refs),
-                     std::to_string(r.procs), human_age(r.age_s),
+                     std::to_string(r.procs), human_age(r.age_s), r.state,
                      format_limit(r.info.rlimits.nofile), format_limit(r.info.rlimits.as),
                      format_limit(r.info.rlimits.core), r.info.root});
   }
@@ -93,6 +113,7 @@ void print_json(const std::vector<Row>& rows) {
                    {"refs", r.refs},
                    {"procs", r.procs},
                    {"age_seconds", r.age_s},
+                   {"state", r.state},
                    {"nofile", limit(r.info.rlimits.nofile)},
                    {"as", limit(r.info.rlimits.as)},
                    {"core", limit(r.info.rlimits.core)},
@@ -110,6 +131,12 @@ int run_list(const Context& ctx, const ListOptions& o) {
   int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
                     .count();
+  // Supervision states come from the telemetry snapshot (one read for all cells); without it
+  // every cell shows "-" rather than failing the listing.
+  std::map<uint32_t, std::string> states;
+  if (auto stats = kernel::SnapshotFile::read_all(runtime->paths()); stats.ok()) {
+    for (const auto& st : *stats) states[st.cid] = supervision_state(st);
+  }
   std::vector<Row> rows;
   for (auto& c : *cells) {
     Row r;
@@ -119,6 +146,7 @@ int run_list(const Context& ctx, const ListOptions& o) {
     bool init_alive = std::find(pids->begin(), pids->end(), c.init_pid) != pids->end();
     r.procs = pids->size() - (init_alive ? 1 : 0);
     r.age_s = std::max<int64_t>(0, (now - c.created_unix_ns) / 1000000000);
+    if (auto it = states.find(c.cid); it != states.end()) r.state = it->second;
     r.info = std::move(c);
     rows.push_back(std::move(r));
   }

@@ -1,11 +1,14 @@
 // cellctl supervise [-f facility] [-o stdout-level] [-e stderr-level] [-t tag]
 //                   [-U uid -G gid [-g gid,...]] [--rlimit nofile=N,as=N,core=N]
-//                   [--restart-budget N/WINDOW] [--grace SECONDS] <cid|name> <command...>
+//                   [--restart-budget N/WINDOW] [--grace SECONDS]
+//                   [--health-cmd SHELL-COMMAND [--health-timeout 5s] [--health-interval 30s]
+//                    [--health-retries 3]] <cid|name> <command...>
 // cellctl supervise --stop <cid|name>
 //
 // Starts a supervisor for the cell's service (kernel/supervise.h) as a daemon and prints
 // `cell <id>` once it is running. The daemon re-executes cellctl with exactly the argv
-// `cellctl supervise cell=<name> cid=<id>`, which is what ps shows on the host; its settings
+// `cellctl supervise cell=<name> cid=<id>` (the small static cells-supervise program when it is
+// installed, else cellctl itself), which is what ps shows on the host; its settings
 // travel in a sealed memfd named by CELLS_SUPERVISE_SPEC_FD, and it reports "ready" or its
 // error through the pipe named by CELLS_SUPERVISE_READY_FD, so every mistake is reported by
 // the command the operator typed and a failed start leaves nothing running.
@@ -29,14 +32,14 @@
 #include "base/syscall.h"
 #include "cli/cellctl/common.h"
 #include "kernel/backoff.h"
+#include "kernel/health.h"
 #include "kernel/supervise.h"
 #include "kernel/syslog.h"
+#include "cli/cellctl/supervise_daemon.h"
 
 namespace cells::cellctl {
 namespace {
 
-constexpr const char* kSpecFdEnv = "CELLS_SUPERVISE_SPEC_FD";
-constexpr const char* kReadyFdEnv = "CELLS_SUPERVISE_READY_FD";
 
 struct SuperviseOptions {
   std::string facility = "daemon";
@@ -47,6 +50,11 @@ struct SuperviseOptions {
   std::string rlimits;
   std::string budget = "5/60s";
   double grace_s = 5;
+  std::string health_cmd;
+  std::string health_timeout = "5s";
+  std::string health_interval = "30s";
+  uint32_t health_retries = 3;
+  bool health_tuned = false;  // a --health-* option other than --health-cmd was given
   bool stop = false;
   std::string target;
   std::vector<std::string> command;
@@ -97,45 +105,6 @@ Result<kernel::Rlimits> parse_rlimits(const std::string& text) {
   return r;
 }
 
-nlohmann::json limit_json(const std::optional<uint64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-std::optional<uint64_t> limit_from(const nlohmann::json& j) {
-  return j.is_null() ? std::nullopt : std::optional<uint64_t>(j.get<uint64_t>());
-}
-
-nlohmann::json to_json(const kernel::SuperviseSpec& s) {
-  nlohmann::json j = {
-      {"cid", s.cid}, {"name", s.name}, {"argv", s.argv},
-      {"rlimits", {limit_json(s.rlimits.nofile), limit_json(s.rlimits.as),
-                   limit_json(s.rlimits.core)}},
-      {"log", {s.log.facility, s.log.stdout_level, s.log.stderr_level, s.log.tag}},
-      {"budget", {s.budget.restarts, s.budget.window.count()}},
-      {"grace_ms", s.grace.count()}};
-  if (s.run_as) j["run_as"] = {s.run_as->uid, s.run_as->gid, s.run_as->groups};
-  return j;
-}
-
-kernel::SuperviseSpec spec_from_json(const nlohmann::json& j) {
-  kernel::SuperviseSpec s;
-  s.cid = j.at("cid");
-  s.name = j.at("name");
-  s.argv = j.at("argv").get<std::vector<std::string>>();
-  s.rlimits = {limit_from(j["rlimits"][0]), limit_from(j["rlimits"][1]),
-               limit_from(j["rlimits"][2])};
-  s.log.facility = j["log"][0];
-  s.log.stdout_level = j["log"][1];
-  s.log.stderr_level = j["log"][2];
-  s.log.tag = j["log"][3];
-  s.budget = {j["budget"][0].get<uint32_t>(), std::chrono::seconds(j["budget"][1].get<long>())};
-  s.grace = std::chrono::milliseconds(j.at("grace_ms").get<long>());
-  if (j.contains("run_as")) {
-    s.run_as = kernel::Credentials{j["run_as"][0], j["run_as"][1],
-                                   j["run_as"][2].get<std::vector<gid_t>>()};
-  }
-  return s;
-}
-
 // Everything that can be checked before starting anything.
 Result<kernel::SuperviseSpec> build_spec(const SuperviseOptions& o) {
   kernel::SuperviseSpec s;
@@ -153,6 +122,20 @@ Result<kernel::SuperviseSpec> build_spec(const SuperviseOptions& o) {
     return Error::invalid("--grace must be 0..3600 seconds");
   }
   s.grace = std::chrono::milliseconds(long(o.grace_s * 1000));
+  if (o.health_cmd.empty() && o.health_tuned) {
+    return Error::invalid("--health-timeout, --health-interval and --health-retries need "
+                          "--health-cmd");
+  }
+  if (!o.health_cmd.empty()) {
+    kernel::HealthcheckSpec h;
+    // One string, as operators write it; the cell's shell runs it (pipes, ||, redirections).
+    h.argv = {"/bin/sh", "-c", o.health_cmd};
+    h.timeout = CELLS_TRY(kernel::parse_duration("--health-timeout", o.health_timeout));
+    h.interval = CELLS_TRY(kernel::parse_duration("--health-interval", o.health_interval));
+    h.retries = o.health_retries;
+    CELLS_TRY(kernel::validate(h));
+    s.health = std::move(h);
+  }
   if (o.command.empty()) return Error::invalid("supervise: no command given (nothing to run)");
   s.argv = o.command;
   return s;
@@ -167,58 +150,10 @@ bool supervisor_alive(const Paths& paths, const std::string& name) {
   return (in >> pid >> start) && pid > 0 && kernel::process_start_time(pid) == start;
 }
 
-// The daemon side: runs the supervisor of the cell named in argv, with the spec from the memfd.
+// The daemon side when no cells-supervise program is installed: this cellctl re-executed.
 int run_monitor(const Context& ctx) {
-  // Exec'd through /proc/self/exe, the kernel named us "exe"; ps -o comm should say cellctl.
   ::prctl(PR_SET_NAME, "cellctl", 0, 0, 0);
-  int spec_fd = std::atoi(std::getenv(kSpecFdEnv));
-  const char* ready_env = std::getenv(kReadyFdEnv);
-  Fd ready(ready_env ? std::atoi(ready_env) : -1);
-  ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);
-  ::unsetenv(kSpecFdEnv);
-  ::unsetenv(kReadyFdEnv);
-  auto report = [&](const std::string& msg) {
-    if (ready.valid()) (void)!::write(ready.get(), msg.data(), msg.size());
-    ready.reset();
-  };
-  std::string text;
-  {
-    Fd fd(spec_fd);
-    char buf[4096];
-    for (ssize_t n; (n = ::pread(fd.get(), buf, sizeof buf, off_t(text.size()))) > 0;) {
-      text.append(buf, size_t(n));
-    }
-  }
-  kernel::SuperviseSpec spec;
-  try {
-    spec = spec_from_json(nlohmann::json::parse(text));
-  } catch (const std::exception& e) {
-    report(std::string("supervise: bad internal spec: ") + e.what());
-    return 1;
-  }
-  auto paths = paths_of(ctx);
-  auto runtime = open_runtime(ctx);
-  if (!runtime) return report(runtime.error().message()), 1;
-  auto cell = runtime->find(std::to_string(spec.cid));
-  if (!cell) return report(cell.error().message()), 1;
-  spec.cgroup_dir = paths->cgroup_parent() + "/" + cell->name;
-  spec.init_pid = cell->init_pid;
-  kernel::CellInfo info = *cell;
-  auto& rt = *runtime;
-  // The policy is loaded whenever a cell exists; the supervisor publishes the cell's denial
-  // counters with its state.
-  auto bpf = kernel::BpfPolicy::ensure_loaded(*paths);
-  if (!bpf) return report(bpf.error().message()), 1;
-  auto policy = std::make_shared<kernel::BpfPolicy>(std::move(bpf).value());
-  uint32_t cid = spec.cid;
-  auto sup = kernel::Supervisor::create(
-      *paths, std::move(spec),
-      [&rt, info](const kernel::SpawnOptions& opts) { return rt.spawn(info, opts); },
-      [policy, cid] { return policy->denials(cid); });
-  if (!sup) return report(sup.error().message()), 1;
-  report("ready");
-  auto st = sup->run();
-  return st.ok() ? 0 : 1;
+  return run_supervise_daemon(ctx.root);
 }
 
 int run_stop(const Context& ctx, const SuperviseOptions& o) {
@@ -256,7 +191,7 @@ int run_supervise(const Context& ctx, const SuperviseOptions& o) {
 
   // The spec goes in a sealed memfd: nothing of it shows in ps, and it cannot change after
   // the checks above.
-  std::string json = to_json(*spec).dump();
+  std::string json = encode_supervise_spec(*spec);
   Fd memfd(::memfd_create("cellctl-supervise-spec", MFD_ALLOW_SEALING));
   if (!memfd.valid() || ::write(memfd.get(), json.data(), json.size()) != ssize_t(json.size()) ||
       ::fcntl(memfd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK) != 0) {
@@ -283,7 +218,10 @@ int run_supervise(const Context& ctx, const SuperviseOptions& o) {
     ::setenv(kReadyFdEnv, std::to_string(ready[1]).c_str(), 1);
     ::setenv("CELLS_ROOT", paths->root.c_str(), 1);
     std::string cell_arg = "cell=" + spec->name, cid_arg = "cid=" + std::to_string(spec->cid);
-    ::execl("/proc/self/exe", "cellctl", "supervise", cell_arg.c_str(), cid_arg.c_str(), nullptr);
+    // The small static supervisor program when there is one (its memory is what a supervised
+    // cell costs for as long as it runs), else this cellctl again.
+    std::string program = supervise_program();
+    ::execl(program.c_str(), "cellctl", "supervise", cell_arg.c_str(), cid_arg.c_str(), nullptr);
     ::_exit(127);
   }
   ::close(ready[1]);
@@ -315,6 +253,17 @@ void add_supervise_command(CLI::App& app, Context& ctx) {
   sub->add_option("--restart-budget", o->budget,
                   "N/WINDOW: at most N restarts per WINDOW, then failed (default 5/60s)");
   sub->add_option("--grace", o->grace_s, "seconds between SIGTERM and SIGKILL at stop (default 5)");
+  sub->add_option("--health-cmd", o->health_cmd,
+                  "healthcheck: shell command run in the cell; exit 0 = healthy");
+  auto tuned = [o](const auto&) { o->health_tuned = true; };
+  sub->add_option("--health-timeout", o->health_timeout, "healthcheck timeout (default 5s)")
+      ->each(tuned);
+  sub->add_option("--health-interval", o->health_interval,
+                  "time between healthchecks (default 30s)")
+      ->each(tuned);
+  sub->add_option("--health-retries", o->health_retries,
+                  "consecutive failed healthchecks that restart the service (default 3)")
+      ->each(tuned);
   sub->add_flag("--stop", o->stop, "stop the cell's supervisor and everything it started");
   sub->add_option("target", o->target, "cell id or name")->required();
   // Everything after the target is the command, its options included.

@@ -8,6 +8,9 @@
 
 #include <memory>
 
+#include <cstring>
+
+#include "kernel/cell_spawner.h"
 #include "kernel/init.h"
 #include "kernel/telemetry.h"
 
@@ -26,6 +29,12 @@ int main(int argc, char** argv) {
                                                         ctx.cgroup_fd, proc, ctx.cid);
     if (proc >= 0) close(proc);
     if (s.ok()) sampler = std::make_unique<cells::kernel::CellInitSampler>(std::move(s).value());
+  }
+  // The cell's one Landlock domain, entered after the sampler has opened what it reads from
+  // outside the cell's writable paths; every process init forks inherits it.
+  if (int err = cells::kernel::init_enter_landlock(); err != 0) {
+    std::fprintf(stderr, "cells-init: landlock: %s\n", std::strerror(err));
+    return 3;
   }
   return cells::kernel::run_init_loop(ctx, sampler.get());
 }

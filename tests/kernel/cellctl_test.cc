@@ -48,7 +48,9 @@ TEST_F(CellctlTest, CreateExecListDestroy) {
   Captured table = cellctl({"list"});
   ASSERT_EQ(table.status, 0) << table.err;
   EXPECT_EQ(table.out.substr(0, table.out.find('\n')),
-            "ID  NAME  REFS  PROCS  AGE  NOFILE  AS         CORE       ROOT");
+            "ID  NAME  REFS  PROCS  AGE  STATE  NOFILE  AS         CORE       ROOT");
+  // Unsupervised: STATE is "-".
+  EXPECT_NE(table.out.find("  -      1024    "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("1   web   1     0      "), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("1024    unlimited  unlimited  " + root), std::string::npos)
       << table.out;

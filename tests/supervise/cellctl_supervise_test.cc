@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <fstream>
+#include <sstream>
 #include <cstdio>
 
 #include "kernel/bpf_policy.h"
@@ -62,6 +64,17 @@ class CellctlSuperviseTest : public ::testing::Test {
     std::vector<pid_t> out;
     std::istringstream in(slurp(paths_.cgroup_parent() + "/svc/cgroup.procs"));
     for (pid_t p; in >> p;) out.push_back(p);
+    return out;
+  }
+
+  // The service's processes (healthchecks come and go beside them).
+  std::vector<pid_t> sleepers() {
+    std::vector<pid_t> out;
+    for (pid_t p : cell_procs()) {
+      if (slurp("/proc/" + std::to_string(p) + "/cmdline").rfind("/bin/sleep", 0) == 0) {
+        out.push_back(p);
+      }
+    }
     return out;
   }
 
@@ -160,6 +173,12 @@ TEST_F(CellctlSuperviseTest, BadInputGivesOneLineErrorAndStartsNothing) {
            {"--restart-budget 5 svc /bin/sleep 1", "restart budget '5'"},
            {"nosuchcell /bin/sleep 1", "nosuchcell"},
            {"svc", "no command given"},
+           {"--health-cmd true --health-interval 5x svc /bin/sleep 1",
+            "--health-interval '5x' is not a duration"},
+           {"--health-cmd true --health-retries 0 svc /bin/sleep 1", "retries must be 1..100"},
+           {"--health-cmd true --health-timeout 10s --health-interval 5s svc /bin/sleep 1",
+            "is longer than its interval"},
+           {"--health-timeout 5s svc /bin/sleep 1", "need --health-cmd"},
        }) {
     auto r = run(ctl_ + " supervise " + c.args);
     EXPECT_NE(r.status, 0) << c.args;
@@ -208,6 +227,88 @@ TEST_F(CellctlSuperviseTest, ListenServesMetrics) {
   EXPECT_EQ(nf.out, "404");
   ::kill(server, SIGTERM);
   ::waitpid(server, nullptr, 0);
+}
+
+TEST_F(CellctlSuperviseTest, ExecCanSignalTheSupervisedService) {
+  auto r = run(ctl_ + " supervise svc /bin/sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::vector<pid_t> service;
+  ASSERT_TRUE(wait_until([&] { return (service = sleepers()).size() == 1; }, 5s));
+  // The service's pid as the cell sees it: the last NSpid field.
+  std::string status = slurp("/proc/" + std::to_string(service[0]) + "/status");
+  size_t at = status.find("NSpid:");
+  ASSERT_NE(at, std::string::npos);
+  std::string line = status.substr(at, status.find('\n', at) - at);
+  std::string inner = line.substr(line.find_last_of(" \t") + 1);
+  // Same cell, same Landlock domain: the operator's shell may signal the service.
+  auto k = run(ctl_ + " exec svc sh -c 'kill -TERM " + inner + "'");
+  EXPECT_EQ(k.status, 0) << k.out;
+  EXPECT_TRUE(syslog_->wait_for("cid=1 killed by signal=15", 5s));
+}
+
+TEST_F(CellctlSuperviseTest, ListShowsTheSupervisionState) {
+  auto state_of_svc = [&] {
+    std::string out = run(ctl_ + " list").out;
+    std::istringstream in(out);
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    // ID NAME REFS PROCS AGE STATE ...: the sixth column.
+    std::istringstream cols(row);
+    std::string col;
+    for (int i = 0; i < 6; ++i) cols >> col;
+    return col;
+  };
+  EXPECT_EQ(state_of_svc(), "-");
+  auto r = run(ctl_ + " supervise svc /bin/sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(wait_until([&] { return state_of_svc() == "running"; }, 5s));
+  EXPECT_NE(run(ctl_ + " list --json").out.find("\"state\": \"running\""), std::string::npos);
+  // -T keeps the reference's columns.
+  EXPECT_EQ(run(ctl_ + " list -T").out.rfind("CID\tNAME\tREFS\tPROCS\tAGE\tROOT\tNOFILE\tAS\tCORE\n", 0),
+            0u);
+  // No healthcheck: health is unknown, NaN in the metrics.
+  EXPECT_NE(run(ctl_ + " stats -P").out.find("cell_health_up{cid=\"1\",name=\"svc\",root=\"" +
+                                             dir_ + "/root\"} NaN\n"),
+            std::string::npos);
+  ASSERT_EQ(run(ctl_ + " supervise --stop svc").status, 0);
+  EXPECT_EQ(state_of_svc(), "stopped");
+}
+
+TEST_F(CellctlSuperviseTest, FailingHealthcheckMarksTheCellDownAndRestartsIt) {
+  std::string marker = dir_ + "/root/healthy";
+  { std::ofstream(marker) << "ok\n"; }
+  auto r = run(ctl_ + " supervise --health-cmd '[ -f /healthy ]' --health-timeout 150ms "
+                      "--health-interval 200ms --health-retries 2 svc /bin/sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string labels = "{cid=\"1\",name=\"svc\",root=\"" + dir_ + "/root\"} ";
+  std::string text;
+  ASSERT_TRUE(wait_until([&] {
+    text = run(ctl_ + " stats -P").out;
+    return text.find("cell_health_up" + labels + "1\n") != std::string::npos;
+  }, 5s)) << text;
+  EXPECT_NE(text.find("cell_restarts_total" + labels + "0\n"), std::string::npos) << text;
+  EXPECT_NE(run(ctl_ + " stats --json").out.find("\"health\":\"up\""), std::string::npos);
+  auto before = sleepers();
+
+  fs::remove(marker);
+  EXPECT_TRUE(wait_until([&] {
+    text = run(ctl_ + " stats -P").out;
+    return text.find("cell_health_up" + labels + "0\n") != std::string::npos &&
+           text.find("cell_restarts_total" + labels + "1\n") != std::string::npos;
+  }, 5s)) << text;
+  EXPECT_TRUE(syslog_->wait_for("unhealthy after 2 failed healthchecks", 5s));
+  EXPECT_NE(run(ctl_ + " stats --json").out.find("\"health\":\"down\""), std::string::npos);
+  // The service was really restarted: a new sleep replaced the old one.
+  { std::ofstream(marker) << "ok\n"; }
+  EXPECT_TRUE(wait_until([&] {
+    text = run(ctl_ + " stats -P").out;
+    return text.find("cell_health_up" + labels + "1\n") != std::string::npos;
+  }, 10s)) << text;
+  auto after = sleepers();
+  ASSERT_EQ(before.size(), 1u);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(before, after);
 }
 
 }  // namespace
