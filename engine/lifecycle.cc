@@ -25,6 +25,15 @@
 namespace cells::engine {
 namespace {
 
+// The shell script that runs a service command. A simple command is exec'd, so the service is
+// the supervisor's direct child and gets its signals; a command with shell operators
+// (`a || b`, pipes, redirections, `;`) runs as a script, because `exec` would run only its
+// first simple command.
+std::string service_script(const std::string& command) {
+  if (command.find_first_of(";&|<>()`$\n") == std::string::npos) return "exec " + command;
+  return command;
+}
+
 std::optional<uint64_t> opt(const std::optional<uint64_t>& v) { return v; }
 
 // What is in force for a started cell, kept in its runtime record (and read by volume remove).
@@ -105,8 +114,15 @@ Status start_supervisor(const Paths& paths, const LifecycleConfig& cfg, const Ce
   argv.insert(argv.end(),
               {"--restart-budget", std::to_string(conf.restart_budget_count) + "/" +
                                        std::to_string(conf.restart_budget_window.count() / 1000) + "s",
-               "--grace", std::to_string(double(conf.stop_timeout.count()) / 1000.0), m.name,
-               "/bin/sh", "-c", "exec " + m.command});
+               "--grace", std::to_string(double(conf.stop_timeout.count()) / 1000.0)});
+  if (m.healthcheck) {
+    // The supervisor keeps checking after apply: failures past `retries` restart the service.
+    argv.insert(argv.end(), {"--health-cmd", m.healthcheck->command, "--health-timeout",
+                             format_duration(m.healthcheck->timeout), "--health-interval",
+                             format_duration(m.healthcheck->interval), "--health-retries",
+                             std::to_string(m.healthcheck->retries)});
+  }
+  argv.insert(argv.end(), {m.name, "/bin/sh", "-c", service_script(m.command)});
   int err[2];
   if (::pipe2(err, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
   std::fflush(nullptr);
@@ -146,9 +162,11 @@ Result<pid_t> supervisor_pid(const Paths& paths, const std::string& name) {
   return pid;
 }
 
-// One cell's start as one journaled operation. The steps undo in reverse on failure.
-Status start_one(const Paths& paths, const DesiredSet& set, const CellManifest& m,
-                 const LifecycleConfig& cfg) {
+// One cell's start, journaled in OP (the caller holds the writer lock). The steps undo in
+// reverse on failure.
+Status start_one_in(store::Store& st, store::Operation& op, const Paths& paths,
+                    const DesiredSet& set, const CellManifest& m, const LifecycleConfig& cfg,
+                    bool with_service = true) {
   const std::string ctx = "start cell " + m.name;
   const std::string base = m.base.value_or(set.conf.default_base);
   auto binds = CELLS_TRY_CTX(binds_for(paths, set, m), ctx);
@@ -161,8 +179,6 @@ Status start_one(const Paths& paths, const DesiredSet& set, const CellManifest& 
   // Step 1: the operation and its intent, durable before anything is mounted or created, so an
   // interrupted start is visible in the journal (and its mounts are cleaned by the next start
   // or stop of the cell, which always unmounts leftovers first).
-  auto st = CELLS_TRY(store::Store::open(paths, store::OpenMode::kReadWrite));
-  auto op = CELLS_TRY(st.begin_operation("cell.start", "cell/" + m.name));
   const std::string policy = policy_json(m, base, layout.root, binds);
   CELLS_TRY(op.append({"cell.start", "cell/" + m.name, store::Phase::kIntent, "", policy}));
   auto failed = [&](Error e) -> Status {
@@ -210,11 +226,14 @@ Status start_one(const Paths& paths, const DesiredSet& set, const CellManifest& 
     unmount();
   };
 
-  // Step 5: the supervisor (a daemon of its own; it outlives this command).
-  if (auto s = start_supervisor(paths, cfg, m, set.conf, *cred); !s) {
-    return destroy(), failed(std::move(s).error());
+  // Step 5: the supervisor (a daemon of its own; it outlives this command). Apply starts it
+  // later, after the plan ran in the created cell (start_service_in).
+  if (with_service) {
+    if (auto s = start_supervisor(paths, cfg, m, set.conf, *cred); !s) {
+      return destroy(), failed(std::move(s).error());
+    }
   }
-  auto sup_pid = supervisor_pid(paths, m.name);
+  auto sup_pid = with_service ? supervisor_pid(paths, m.name) : Result<pid_t>(pid_t(0));
 
   // Step 6: the runtime record, then done.
   store::RuntimeCell rec;
@@ -234,10 +253,17 @@ Status start_one(const Paths& paths, const DesiredSet& set, const CellManifest& 
   return ok_status();
 }
 
-Status stop_one(const Paths& paths, const HostConfig& conf, const std::string& name) {
-  const std::string ctx = "stop cell " + name;
+// One cell's start as one journaled operation of its own.
+Status start_one(const Paths& paths, const DesiredSet& set, const CellManifest& m,
+                 const LifecycleConfig& cfg) {
   auto st = CELLS_TRY(store::Store::open(paths, store::OpenMode::kReadWrite));
-  auto op = CELLS_TRY(st.begin_operation("cell.stop", "cell/" + name));
+  auto op = CELLS_TRY(st.begin_operation("cell.start", "cell/" + m.name));
+  return start_one_in(st, op, paths, set, m, cfg);
+}
+
+Status stop_one_in(store::Store& st, store::Operation& op, const Paths& paths,
+                   const HostConfig& conf, const std::string& name) {
+  const std::string ctx = "stop cell " + name;
   auto old = CELLS_TRY(st.runtime(name));
   CELLS_TRY(op.append({"cell.stop", "cell/" + name, store::Phase::kIntent,
                        old ? old->policy : "", ""}));
@@ -265,6 +291,12 @@ Status stop_one(const Paths& paths, const HostConfig& conf, const std::string& n
   return ok_status();
 }
 
+Status stop_one(const Paths& paths, const HostConfig& conf, const std::string& name) {
+  auto st = CELLS_TRY(store::Store::open(paths, store::OpenMode::kReadWrite));
+  auto op = CELLS_TRY(st.begin_operation("cell.stop", "cell/" + name));
+  return stop_one_in(st, op, paths, conf, name);
+}
+
 // NAMES plus their transitive dependencies, in dependency order.
 Result<std::vector<std::string>> closure_order(const DesiredSet& set,
                                                const std::vector<std::string>& names) {
@@ -286,6 +318,28 @@ Result<std::vector<std::string>> closure_order(const DesiredSet& set,
 }
 
 }  // namespace
+
+Status start_cell_in(store::Store& st, store::Operation& op, const Paths& paths,
+                     const DesiredSet& set, const CellManifest& m, const LifecycleConfig& cfg,
+                     bool with_service) {
+  return start_one_in(st, op, paths, set, m, cfg, with_service);
+}
+
+Status start_service_in(store::Store& st, store::Operation& op, const Paths& paths,
+                        const DesiredSet& set, const CellManifest& m, const LifecycleConfig& cfg) {
+  const std::string ctx = "start service of cell " + m.name;
+  auto cred = CELLS_TRY_CTX(resolve_run_as(m, cell_root_layout(paths, m.name).root), ctx);
+  CELLS_TRY_CTX(start_supervisor(paths, cfg, m, set.conf, cred), ctx);
+  auto rec = CELLS_TRY(st.runtime(m.name));
+  if (!rec) return Error::not_found(ctx + ": no runtime record");
+  rec->supervisor_pid = supervisor_pid(paths, m.name).value_or(0);
+  return op.put_runtime(*rec);
+}
+
+Status stop_cell_in(store::Store& st, store::Operation& op, const Paths& paths,
+                    const HostConfig& conf, const std::string& name) {
+  return stop_one_in(st, op, paths, conf, name);
+}
 
 bool cell_running(const Paths& paths, const std::string& name) {
   auto st = store::Store::open(paths, store::OpenMode::kReadOnly);

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "engine/manifest.h"
 #include "engine/rootfs_build.h"
+#include "store/store.h"
 
 namespace cells::engine {
 
@@ -38,6 +39,19 @@ Result<std::vector<std::string>> start_cells(const Paths& paths,
 Result<std::vector<std::string>> stop_cells(const Paths& paths,
                                             const std::vector<std::string>& names,
                                             const LifecycleConfig& cfg);
+
+// One cell's start or stop as steps of an operation the caller holds (apply, recover): the
+// same steps as start_cells/stop_cells, journaled into OP, with M as given (for a rollback, the
+// manifest of an earlier generation). Dependencies are the caller's.
+// Without WITH_SERVICE the kernel cell is created but its supervisor is not started (apply
+// runs the plan in it first, then start_service_in).
+Status start_cell_in(store::Store& st, store::Operation& op, const Paths& paths,
+                     const DesiredSet& set, const CellManifest& m, const LifecycleConfig& cfg,
+                     bool with_service = true);
+Status start_service_in(store::Store& st, store::Operation& op, const Paths& paths,
+                        const DesiredSet& set, const CellManifest& m, const LifecycleConfig& cfg);
+Status stop_cell_in(store::Store& st, store::Operation& op, const Paths& paths,
+                    const HostConfig& conf, const std::string& name);
 
 // The mounts a manifest asks for, as host sources (volume directories created with the
 // volume's mode when missing).

@@ -202,7 +202,7 @@ Result<bool> build_debian_base(const Paths& paths, const HostConfig& conf) {
 
 CellRootLayout cell_root_layout(const Paths& paths, const std::string& cell) {
   std::string d = paths.cells_dir() + "/" + cell;
-  return {d, d + "/overlay", d + "/work", d + "/root"};
+  return {d, d + "/overlay", d + "/work", d + "/root", d + "/snapshot"};
 }
 
 Status mount_cell_root(const Paths& paths, const std::string& cell, const std::string& base,
@@ -226,12 +226,16 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
   // is only safe while it is not in use).
   const std::string etc = l.overlay + "/etc";
   const std::string seeded = l.overlay + "/.cells-seeded";
-  bool first_use = !exists(etc);
+  // A stacked pre-apply layer holds the cell's /etc; the fresh upper above it starts empty.
+  const bool stacked = mode == RootMode::kOverlay && exists(l.snapshot);
+  const bool lower_etc = stacked && exists(l.snapshot + "/etc");
+  bool first_use = !exists(etc) && !lower_etc;
   if (mode == RootMode::kCopyUp && !exists(seeded)) {
     first_use = true;
     CELLS_TRY_CTX(copy_top_level(base_dir, l.overlay), ctx);
     CELLS_TRY_CTX(write_file_atomic(seeded, base + "\n", 0644), ctx);
   }
+  if (!exists(etc) && lower_etc) CELLS_TRY_CTX(make_dirs(etc, 0755), ctx);
   if (!exists(etc)) {
     CELLS_TRY_CTX(make_dirs(etc, 0755), ctx);
     for (const char* f : kSeededEtc) {
@@ -240,7 +244,7 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
       }
     }
   }
-  if (first_use || !exists(etc + "/hostname")) {
+  if (first_use || (!exists(etc + "/hostname") && !(stacked && exists(l.snapshot + "/etc/hostname")))) {
     CELLS_TRY_CTX(write_file_atomic(etc + "/hostname", cell + "\n", 0644), ctx);
   }
   // The host's resolver settings may change between starts; the cell follows them.
@@ -251,7 +255,8 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
   // Step 3: the writable layer on root. Later mounts go on top of it, so it is first.
   std::vector<MountGuard> mounted;
   if (mode == RootMode::kOverlay) {
-    std::string opts = "lowerdir=" + base_dir + ",upperdir=" + l.overlay + ",workdir=" + l.work;
+    std::string lower = stacked ? l.snapshot + ":" + base_dir : base_dir;
+    std::string opts = "lowerdir=" + lower + ",upperdir=" + l.overlay + ",workdir=" + l.work;
     CELLS_SYSCALL(::mount("overlay", l.root.c_str(), "overlay", MS_NOSUID | MS_NODEV, opts.c_str()),
                   ctx + ": mount overlay on " + l.root);
   } else {

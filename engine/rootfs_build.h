@@ -43,6 +43,9 @@ struct BindSpec {
 
 struct CellRootLayout {
   std::string cell_dir, overlay, work, root;
+  // The pre-apply layer (engine/snapshot.h). While it exists, an overlay root stacks it between
+  // the base and OVERLAY: lowerdir=snapshot:base.
+  std::string snapshot;
 };
 CellRootLayout cell_root_layout(const Paths& paths, const std::string& cell);
 

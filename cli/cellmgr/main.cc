@@ -1,6 +1,8 @@
 // cellmgr: wires the command groups onto one CLI11 app and runs the chosen command.
 #include <CLI/CLI.hpp>
 
+#include "cli/cellmgr/apply_cmd.h"
+#include "cli/cellmgr/backup_cmd.h"
 #include "cli/cellmgr/common.h"
 #include "cli/cellmgr/journal_cmd.h"
 #include "cli/cellmgr/cp_support.h"
@@ -16,6 +18,10 @@ int main(int argc, char** argv) {
   cells::cellmgr::add_system_commands(app, ctx);
   cells::cellmgr::add_cell_commands(app, ctx);
   cells::cellmgr::add_volume_commands(app, ctx);
+  cells::cellmgr::add_backup_commands(app, ctx);  // under volume and cell
+  cells::cellmgr::add_apply_commands(app, ctx);
+  cells::cellmgr::add_history_commands(app, ctx);
+  cells::cellmgr::add_recover_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,15 @@
+// cellmgr apply, rollback (apply_cmd.cc), history (history_cmd.cc) and recover
+// (recover_cmd.cc): the transactional apply of engine/apply.h.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cellmgr/common.h"
+
+namespace cells::cellmgr {
+
+void add_apply_commands(CLI::App& app, Context& ctx);    // apply, rollback
+void add_history_commands(CLI::App& app, Context& ctx);  // history
+void add_recover_commands(CLI::App& app, Context& ctx);  // recover
+
+}  // namespace cells::cellmgr

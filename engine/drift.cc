@@ -1,0 +1,88 @@
+#include "engine/drift.h"
+
+#include <algorithm>
+
+#include "kernel/cell.h"
+
+namespace cells::engine {
+
+std::vector<std::string> service_diff(const CellManifest& a, const CellManifest& b) {
+  std::vector<std::string> out;
+  if (a.command != b.command) out.push_back("command");
+  if (a.run_as != b.run_as) out.push_back("run_as");
+  if (a.log != b.log) out.push_back("log");
+  if (a.healthcheck != b.healthcheck) out.push_back("healthcheck");
+  if (a.mounts != b.mounts) out.push_back("mounts");
+  if (a.depends_on != b.depends_on) out.push_back("depends_on");
+  if (a.base != b.base) out.push_back("base");
+  return out;
+}
+
+std::vector<std::string> pending_policy_drift(const Paths& paths, const CellManifest& want) {
+  auto rt = kernel::Runtime::open(paths);
+  if (!rt) return {};
+  return pending_policy_drift(*rt, want);
+}
+
+std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const CellManifest& want) {
+  std::vector<std::string> out;
+  auto info = rt.find(want.name);
+  if (!info) return out;
+  if (kernel::to_string(info->profile) != want.profile) out.push_back("profile");
+  std::vector<uint16_t> have = info->ports, need = want.reserved_ports;
+  std::sort(have.begin(), have.end());
+  std::sort(need.begin(), need.end());
+  if (have != need) out.push_back("ports");
+  if (info->rlimits.nofile != want.rlimits.nofile || info->rlimits.as != want.rlimits.as ||
+      info->rlimits.core != want.rlimits.core) {
+    out.push_back("rlimits");
+  }
+  return out;
+}
+
+Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& st, uint64_t gen,
+                                                           const std::string& name) {
+  if (gen == 0) return std::optional<CellManifest>();
+  auto g = CELLS_TRY(st.generation(gen));
+  if (!g) return std::optional<CellManifest>();
+  for (const auto& c : g->desired.cells) {
+    if (c.name != name) continue;
+    auto m = CELLS_TRY_CTX(parse_cell(name + ".cell", c.manifest_text),
+                           "generation " + std::to_string(gen));
+    return std::optional<CellManifest>(std::move(m));
+  }
+  return std::optional<CellManifest>();
+}
+
+Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
+                             const CellManifest& want,
+                             const std::optional<store::ApplyPlan>& want_plan) {
+  CellDrift d;
+  d.running = bool(rt.find(want.name));
+  auto rec = CELLS_TRY(st.runtime(want.name));
+  if (rec) d.applied_generation = rec->applied_generation;
+  d.applied = CELLS_TRY(manifest_in_generation(st, d.applied_generation, want.name));
+  if (d.running) {
+    if (d.applied) {
+      d.service_fields = service_diff(*d.applied, want);
+    } else {
+      d.service_fields.push_back("unknown");  // started before any generation named it
+    }
+    d.service = !d.service_fields.empty();
+    d.policy_fields = pending_policy_drift(rt, want);
+    d.policy = !d.policy_fields.empty();
+  }
+  // The plan last applied: the applied generation's plan for this cell.
+  std::optional<store::ApplyPlan> had;
+  if (d.applied_generation != 0) {
+    if (auto g = CELLS_TRY(st.generation(d.applied_generation)); g) {
+      for (const auto& p : g->desired.plans) {
+        if (p.cell == want.name) had = p;
+      }
+    }
+  }
+  d.plan = had != want_plan;
+  return d;
+}
+
+}  // namespace cells::engine

@@ -1,0 +1,50 @@
+// Drift of one declared cell against what is in force (DESIGN section 8, step 2):
+//   service: command, run_as, log, healthcheck, mounts, depends_on, base, against the manifest
+//            of the generation last applied to the cell (runtime record's applied_generation);
+//   policy:  profile, reserved ports, rlimits, against the kernel cell that is running now.
+//            Derived every time from the policy in force, so pending policy drift is never
+//            forgotten: it is reported until the kernel cell is re-created;
+//   plan:    the plan text or any asset's bytes, against the plan of the applied generation.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/paths.h"
+#include "base/result.h"
+#include "engine/manifest.h"
+#include "kernel/cell.h"
+#include "store/records.h"
+#include "store/store.h"
+
+namespace cells::engine {
+
+struct CellDrift {
+  bool running = false;  // a kernel cell exists
+  bool service = false, policy = false, plan = false;
+  std::vector<std::string> service_fields, policy_fields;  // e.g. "command", "ports"
+  uint64_t applied_generation = 0;
+  std::optional<CellManifest> applied;  // the manifest in force, when it is known
+};
+
+// WANT_PLAN: the desired plan (nullopt: none). Reads the runtime record and the applied
+// generation from ST, the policy in force from the kernel.
+// RT: the kernel runtime, opened once by the caller (opening probes kernel features).
+Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
+                             const CellManifest& want,
+                             const std::optional<store::ApplyPlan>& want_plan);
+
+// The service and policy fields that differ between two manifests.
+std::vector<std::string> service_diff(const CellManifest& a, const CellManifest& b);
+
+// "profile, ports" of the policy in force that differs from WANT; empty when none or the cell
+// is not running. For `cell show` and `apply --dry-run`.
+std::vector<std::string> pending_policy_drift(const Paths& paths, const CellManifest& want);
+std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const CellManifest& want);
+
+// The manifest of cell NAME in generation GEN of ST (parsed from its stored text).
+Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& st, uint64_t gen,
+                                                           const std::string& name);
+
+}  // namespace cells::engine

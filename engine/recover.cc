@@ -1,0 +1,131 @@
+#include "engine/recover.h"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "base/files.h"
+#include "engine/drift.h"
+#include "engine/snapshot.h"
+#include "kernel/cell.h"
+
+namespace cells::engine {
+namespace {
+
+bool is_apply_kind(const std::string& k) { return k == "apply" || k == "rollback"; }
+
+// What an interrupted operation had done to one cell, from its journal entries.
+struct CellProgress {
+  bool started = false, finished = false;  // apply.cell intent / done|failed|compensated
+  bool fold_open = false, snapshot = false;
+  uint64_t old_generation = 0;
+  bool was_running = false;
+};
+
+}  // namespace
+
+Status roll_back_cell(const Paths& paths, store::Store& st, store::Operation& op,
+                      const DesiredSet& set, const std::string& name, bool was_running,
+                      const std::optional<CellManifest>& old_manifest, uint64_t old_generation,
+                      const LifecycleConfig& cfg) {
+  const std::string target = "cell/" + name;
+  const auto layout = cell_root_layout(paths, name);
+  // Step 1: whatever the apply started stops (service, kernel cell, mounts of the new root).
+  auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+  bool mounted = !mounts_below(layout.root).value_or(std::vector<std::string>{}).empty();
+  if (rt.find(name) || mounted) CELLS_TRY(stop_cell_in(st, op, paths, set.conf, name));
+  // Step 2: the layer as it was (only now: nothing has it mounted).
+  CELLS_TRY(snapshot::discard(layout));
+  // Step 3: the previous service and policy, from the previous generation's manifest.
+  if (was_running && old_manifest) {
+    CELLS_TRY(start_cell_in(st, op, paths, set, *old_manifest, cfg));
+  }
+  if (auto rec = CELLS_TRY(st.runtime(name)); rec && rec->applied_generation != old_generation) {
+    rec->applied_generation = old_generation;
+    CELLS_TRY(op.put_runtime(*rec));
+  }
+  CELLS_TRY(op.append({"apply.cell", target, store::Phase::kCompensated, "",
+                       std::to_string(old_generation)}));
+  return ok_status();
+}
+
+std::string inflight_path(const Paths& paths) { return paths.lib_dir() + "/apply.inflight"; }
+
+Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig& cfg,
+                                      const std::function<void(const std::string&)>& say) {
+  std::vector<uint64_t> done;
+  auto marker = read_file(inflight_path(paths));
+  if (!marker) return done;  // no apply was in flight
+  const uint64_t id = std::strtoull(marker->c_str(), nullptr, 10);
+
+  // Under the writer lock: a running apply makes this kBusy, so only a dead one is recovered.
+  auto st = CELLS_TRY(store::Store::open(paths, store::OpenMode::kReadWrite));
+  auto op = CELLS_TRY(st.begin_operation("recover", "operation/" + std::to_string(id)));
+  auto entries = CELLS_TRY(st.operation_entries(id));
+  bool finished = false;
+  for (const auto& e : entries) {
+    finished = finished || (is_apply_kind(e.kind) && e.target == "cells" && e.phase != store::Phase::kIntent);
+  }
+  if (finished || entries.empty()) {
+    // It ended (or never started acting) before the marker went away.
+    CELLS_TRY(remove_tree(inflight_path(paths)));
+    return done;
+  }
+  const std::string ids = std::to_string(id);
+  CELLS_TRY(op.append({"recover", "operation/" + ids, store::Phase::kIntent, ids, ""}));
+  DesiredSet set = load_desired(paths.etc_dir());
+  std::map<std::string, CellProgress> cells;
+  for (const auto& e : entries) {
+    if (e.target.rfind("cell/", 0) != 0) continue;
+    auto& c = cells[e.target.substr(5)];
+    if (e.kind == "apply.cell" && e.phase == store::Phase::kIntent) {
+      c.started = true;
+      std::istringstream in(e.before);
+      std::string state;
+      in >> c.old_generation >> state;
+      c.was_running = state == "running";
+    } else if (e.kind == "apply.cell") {
+      c.finished = true;
+    } else if (e.kind == "apply.fold") {
+      c.fold_open = e.phase == store::Phase::kIntent;
+    } else if (e.kind == "apply.snapshot" && e.phase == store::Phase::kIntent) {
+      c.snapshot = true;
+    }
+  }
+  // Cells the apply finished stay at the new generation (each passed its healthcheck); the
+  // one it was working on goes back to the old one. Either way each cell is wholly at one.
+  auto stop_if_up = [&](const std::string& name) -> Status {
+    auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+    auto l = cell_root_layout(paths, name);
+    if (rt.find(name) || !mounts_below(l.root).value_or(std::vector<std::string>{}).empty()) {
+      CELLS_TRY(stop_cell_in(st, op, paths, set.conf, name));
+    }
+    return ok_status();
+  };
+  for (auto it = cells.rbegin(); it != cells.rend(); ++it) {
+    const auto& [name, c] = *it;
+    if (!c.started || c.finished) continue;
+    const auto layout = cell_root_layout(paths, name);
+    if (c.fold_open) {
+      CELLS_TRY(stop_if_up(name));
+      CELLS_TRY(snapshot::fold(layout));
+    }
+    auto old = CELLS_TRY(manifest_in_generation(st, c.old_generation, name));
+    if (c.snapshot) {
+      CELLS_TRY(roll_back_cell(paths, st, op, set, name, c.was_running, old, c.old_generation, cfg));
+    } else {
+      // The layer was not touched; only the service goes back.
+      CELLS_TRY(stop_if_up(name));
+      if (c.was_running && old) CELLS_TRY(start_cell_in(st, op, paths, set, *old, cfg));
+      CELLS_TRY(op.append({"apply.cell", "cell/" + name, store::Phase::kCompensated, "",
+                           std::to_string(c.old_generation)}));
+    }
+    say("recovered cell " + name + ": back at generation " + std::to_string(c.old_generation));
+  }
+  CELLS_TRY(op.append({"recover", "operation/" + ids, store::Phase::kCompensated, ids, ""}));
+  CELLS_TRY(remove_tree(inflight_path(paths)));
+  done.push_back(id);
+  return done;
+}
+
+}  // namespace cells::engine

@@ -1,0 +1,207 @@
+// End-to-end: cellmgr apply on real cells: NOOP, plan drift restarts only its cell, a failing
+// healthcheck rolls back byte for byte, rollback --to, pending policy drift, a planted symlink,
+// and bad plans refused before anything changes.
+#include <gmock/gmock.h>
+#include <sys/stat.h>
+
+#include "base/files.h"
+#include "tests/controlplane/harness.h"
+
+namespace cells::controlplane::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class Apply : public ControlPlaneTest {
+ protected:
+  // A medium cell running busybox httpd on a free port, serving /var/www/<name>.
+  std::string make_site(const std::string& name, const std::string& plan_body) {
+    const std::string port = std::to_string(free_port());
+    Outcome c = cellmgr({"cell", "create", name, "--autostart", "YES", "--profile", "medium",
+                         "--reserved-ports", port, "--cmd",
+                         "busybox httpd -f -p " + port + " -h /var/www/" + name, "--healthcheck",
+                         "test -f /var/www/" + name + "/ok", "--scope", "desired"});
+    EXPECT_EQ(c.status, 0) << c.err;
+    write_plan(name, plan_body);
+    return port;
+  }
+  void write_plan(const std::string& name, const std::string& body) {
+    ASSERT_TRUE(write_file_atomic(paths_->etc_dir() + "/" + name + ".apply", body).ok());
+  }
+  std::string page(const std::string& site, const std::string& text) {
+    return "FILE_BEGIN /var/www/" + site + "/index.html\n" + text + "\nFILE_END\n"
+           "FILE_BEGIN /var/www/" + site + "/ok\nyes\nFILE_END\n";
+  }
+  std::string http_get(const std::string& port) {
+    Outcome o;
+    for (int i = 0; i < 20; ++i) {
+      o = host({"curl", "-fsS", "http://127.0.0.1:" + port + "/"});
+      if (o.status == 0) break;
+      host({"sleep", "0.25"});
+    }
+    return o.out;
+  }
+  std::string supervisor_pid(const std::string& name) {
+    return read_file(paths_->run_dir() + "/supervise/" + name + ".pid").value_or("?");
+  }
+};
+
+TEST_F(Apply, FirstApplyCreatesSecondIsNoopEditRestartsOnlyThatCell) {
+  bootstrap();
+  const std::string pa = make_site("a", page("a", "alpha one"));
+  const std::string pb = make_site("b", page("b", "beta one"));
+  Outcome first = cellmgr({"apply"});
+  ASSERT_EQ(first.status, 0) << first.out << first.err;
+  EXPECT_THAT(first.out, HasSubstr("apply: dry-run=NO reapply=NO restart-changed=NO verbose=NO\n"
+                                   "cell a\n"
+                                   "  CREATE       render runtime cell state\n"
+                                   "  APPLY        run " + paths_->etc_dir() + "/a.apply\n"
+                                   "  START        supervised service after apply\n"
+                                   "  HEALTHCHECK  test -f /var/www/a/ok\n"
+                                   "  RESULT       changed\n"));
+  EXPECT_THAT(first.out, HasSubstr("\nsummary: cells=2 changed=2 failed=0 dry-run=NO\noperation "));
+  EXPECT_THAT(http_get(pa), HasSubstr("alpha one"));
+  EXPECT_THAT(http_get(pb), HasSubstr("beta one"));
+
+  Outcome second = cellmgr({"apply"});
+  ASSERT_EQ(second.status, 0) << second.out << second.err;
+  EXPECT_THAT(second.out, HasSubstr("cell a\n  RESULT       unchanged\ncell b\n  RESULT       unchanged\n"));
+  EXPECT_THAT(second.out, HasSubstr("summary: cells=2 changed=0 failed=0"));
+  EXPECT_EQ(cellmgr({"apply", "--dry-run"}).status, 0);
+
+  const auto b_pid = supervisor_pid("b");
+  const auto a_pid = supervisor_pid("a");
+  write_plan("a", page("a", "alpha two"));
+  Outcome dry = cellmgr({"apply", "--dry-run"});
+  EXPECT_EQ(dry.status, 2) << dry.out;
+  Outcome third = cellmgr({"apply"});
+  ASSERT_EQ(third.status, 0) << third.out << third.err;
+  EXPECT_THAT(third.out, HasSubstr("cell a\n  APPLY        run " + paths_->etc_dir() + "/a.apply\n"
+                                   "  RESTART      supervised service after apply\n"));
+  EXPECT_THAT(third.out, HasSubstr("cell b\n  RESULT       unchanged\n"));
+  EXPECT_THAT(http_get(pa), HasSubstr("alpha two"));
+  EXPECT_EQ(supervisor_pid("b"), b_pid);
+  EXPECT_NE(supervisor_pid("a"), a_pid);
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+TEST_F(Apply, FailingHealthcheckRollsBackLayerAndService) {
+  bootstrap();
+  const std::string port = make_site("web", page("web", "old content") +
+                                               "EXEC echo kept > /var/www/web/extra\n");
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  ASSERT_THAT(http_get(port), HasSubstr("old content"));
+  const std::string gen_before = std::to_string(generation());
+
+  // The new plan rewrites the page, deletes two files (one the healthcheck needs), adds one.
+  write_plan("web", "FILE_BEGIN /var/www/web/index.html\nnew content\nFILE_END\n"
+                    "EXEC rm /var/www/web/ok /var/www/web/extra\n"
+                    "EXEC chmod 0600 /var/www/web/index.html\n"
+                    "FILE_BEGIN /var/www/web/added\nx\nFILE_END\n");
+  Outcome r = cellmgr({"apply"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  RESULT       failed\n"));
+  EXPECT_THAT(r.out, HasSubstr("  ROLLBACK     web restored to generation " + gen_before));
+  EXPECT_THAT(r.out, HasSubstr("summary: cells=1 changed=1 failed=1"));
+  // The old layer is back byte for byte (deleted files too), and the old content is served.
+  EXPECT_THAT(http_get(port), HasSubstr("old content"));
+  Outcome files = cellmgr({"cell", "shell", "web", "/bin/sh", "-c",
+                           "cat /var/www/web/extra; stat -c %a /var/www/web/index.html; "
+                           "test -e /var/www/web/added && echo added"});
+  EXPECT_EQ(files.out, "kept\n644\n") << files.err;
+  Outcome j = cellmgr({"journal", "list", "--cell", "web"});
+  EXPECT_THAT(j.out, HasSubstr("compensated"));
+  EXPECT_EQ(cellmgr({"journal", "verify"}).status, 0);
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+TEST_F(Apply, RollbackToAnEarlierGeneration) {
+  bootstrap();
+  const std::string port = make_site("site", page("site", "version one"));
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  const uint64_t g1 = generation();
+  write_plan("site", page("site", "version two"));
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  ASSERT_THAT(http_get(port), HasSubstr("version two"));
+  ASSERT_GT(generation(), g1);
+  Outcome h = cellmgr({"history"});
+  EXPECT_THAT(h.out, HasSubstr("(current)"));
+  Outcome dry = cellmgr({"rollback", "--to", std::to_string(g1), "--dry-run"});
+  EXPECT_EQ(dry.status, 2) << dry.out << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("REWRITE      " + paths_->etc_dir() + "/site.apply"));
+  Outcome rb = cellmgr({"rollback", "--to", std::to_string(g1)});
+  ASSERT_EQ(rb.status, 0) << rb.out << rb.err;
+  EXPECT_THAT(http_get(port), HasSubstr("version one"));
+  EXPECT_EQ(cellmgr({"rollback", "--to", "999"}).status, 1);
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+TEST_F(Apply, PolicyDriftStaysPendingUntilRestartChanged) {
+  bootstrap();
+  make_site("p", page("p", "x"));
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  const std::string port2 = std::to_string(free_port());
+  ASSERT_EQ(cellmgr({"cell", "set", "p", "--reserved-ports", port2}).status, 0);
+  for (int i = 0; i < 2; ++i) {
+    Outcome a = cellmgr({"apply"});
+    ASSERT_EQ(a.status, 0) << a.out << a.err;
+    EXPECT_THAT(a.out, HasSubstr("  WARN         policy drift pending (ports)"));
+    EXPECT_THAT(a.out, HasSubstr("  RESULT       pending\n"));
+    Outcome dry = cellmgr({"apply", "--dry-run"});
+    EXPECT_EQ(dry.status, 2) << dry.out;
+    EXPECT_THAT(dry.out, HasSubstr("policy drift pending"));
+  }
+  Outcome fix = cellmgr({"apply", "--restart-changed"});
+  ASSERT_EQ(fix.status, 0) << fix.out << fix.err;
+  EXPECT_THAT(fix.out, HasSubstr("  RESTART      supervised service "));
+  Outcome dry = cellmgr({"apply", "--dry-run"});
+  EXPECT_EQ(dry.status, 0) << dry.out;
+  EXPECT_THAT(dry.out, Not(HasSubstr("WARN")));
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+TEST_F(Apply, PlantedSymlinkDoesNotLetFileWriteToTheHost) {
+  bootstrap();
+  make_site("s", page("s", "x") + "EXEC ln -s /etc /var/www/x\n");
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  write_plan("s", page("s", "x") + "EXEC ln -sfn /etc /var/www/x\n"
+                  "FILE_BEGIN /var/www/x/cells-apply-escape\npwned\nFILE_END\n");
+  Outcome a = cellmgr({"apply"});
+  ASSERT_EQ(a.status, 0) << a.out << a.err;
+  struct stat st;
+  EXPECT_NE(::stat("/etc/cells-apply-escape", &st), 0);
+  Outcome in = cellmgr({"cell", "shell", "s", "/bin/cat", "/etc/cells-apply-escape"});
+  EXPECT_EQ(in.out, "pwned\n");
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+TEST_F(Apply, BadPlansAreRefusedWithFileLineBeforeAnythingChanges) {
+  bootstrap();
+  make_site("bad", page("bad", "x"));
+  ASSERT_TRUE(write_file_atomic(paths_->etc_dir() + "/page.tmpl", "hi {{nope}}\n").ok());
+  const std::string f = paths_->etc_dir() + "/bad.apply";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"# c\nBOGUS /x\n", f + ":2: "},
+      {"FILE_BEGIN /var/www/bad/x\nno end\n", f + ":1: "},
+      {"FILE_BEGIN var/www/x\nFILE_END\n", f + ":1: "},
+      {"DIR /var/www/../etc\n", f + ":1: "},
+      {"TEMPLATE page.tmpl /var/www/bad/t\n", "unknown template token 'nope'"},
+      {"COPY missing.txt /var/www/bad/m\n", f + ":1: "},
+  };
+  const uint64_t gen = generation();
+  for (const auto& [plan, want] : cases) {
+    write_plan("bad", plan);
+    auto before = etc_snapshot();
+    Outcome a = cellmgr({"apply"});
+    EXPECT_EQ(a.status, 1) << plan;
+    EXPECT_THAT(a.err, HasSubstr(want)) << plan;
+    EXPECT_THAT(a.err, HasSubstr("nothing was changed")) << plan;
+    EXPECT_EQ(generation(), gen) << plan;
+    EXPECT_EQ(etc_snapshot(), before);
+    EXPECT_TRUE(mounts_under_root().empty());
+  }
+}
+
+}  // namespace
+}  // namespace cells::controlplane::testing
