@@ -1,5 +1,6 @@
 #include "kernel/supervise.h"
 
+#include <algorithm>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -278,12 +279,16 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
   Stream streams[2] = {{std::move(out_r), LineSplitter(), spec.log.stdout_level, "stdout"},
                        {std::move(err_r), LineSplitter(), spec.log.stderr_level, "stderr"}};
   std::optional<Clock::time_point> kill_deadline;
-  // Healthchecks: the first one interval after the start; one at a time.
+  // Healthchecks, one at a time. The first comes soon after the start (at most 2 s), so a
+  // healthy service is reported up within seconds instead of a whole interval (30 s by
+  // default) of "down"; a service still starting then only spends one of its retries.
   check_failures = 0;
   unhealthy = false;
   std::optional<RunningCheck> check;
-  Clock::time_point next_check = spec.health ? started + spec.health->interval
-                                             : Clock::time_point::max();
+  Clock::time_point next_check =
+      spec.health ? started + std::min<Clock::duration>(spec.health->interval,
+                                                        std::chrono::seconds(2))
+                  : Clock::time_point::max();
   auto stop_service = [&] {
     // The service runs in its own session: signal the whole process group it leads.
     ::kill(-child.pid, SIGTERM);
