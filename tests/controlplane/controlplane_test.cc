@@ -158,6 +158,27 @@ TEST_F(ControlPlane, HighProfileCellGetsItsOwnIdmappedRoot) {
   EXPECT_EQ(::stat((paths_->cells_dir() + "/hi/overlay/tmp/ok").c_str(), &st), 0);
 }
 
+TEST_F(ControlPlane, HighProfileRwVolumeIsWritableAndTheRestOfEtcIsNot) {
+  bootstrap();
+  // A high cell may write only its writable paths and rw volumes (Landlock), so the volume's
+  // target must reach every later spawn through the kernel registry, not only the service.
+  ASSERT_EQ(cellmgr({"volume", "create", "data", "--scope", "both"}).status, 0);
+  ASSERT_EQ(cellmgr({"cell", "create", "hv", "--cmd", "sleep 1000", "--mount", "data:/data:rw"})
+                .status, 0);
+  Outcome start = cellmgr({"cell", "start", "hv"});
+  ASSERT_EQ(start.status, 0) << start.err;
+  Outcome r = cellmgr({"cell", "shell", "hv", "/bin/sh", "-c",
+                       "touch /data/x && echo wrote-data; touch /etc/y 2>&1; true"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wrote-data\n"));
+  EXPECT_THAT(r.out, HasSubstr("Permission denied"));
+  struct stat st;
+  ASSERT_EQ(::stat((paths_->volumes_dir() + "/data/x").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);  // the volume is idmapped: cell root's files are host uid 0 on disk
+  ASSERT_EQ(cellmgr({"cell", "stop", "hv"}).status, 0);
+  EXPECT_TRUE(mounts_under_root().empty());
+}
+
 TEST_F(ControlPlane, StartCleansUpTheMountsOfAnInterruptedStart) {
   bootstrap();
   ASSERT_EQ(cellmgr({"cell", "create", "crashy", "--profile", "medium", "--cmd", "sleep 1000"}).status, 0);
