@@ -5,15 +5,6 @@
 
 namespace cells::cellctl {
 
-int fail(const Error& error) { return fail(error.message()); }
-
-int fail(const std::string& message) {
-  std::fprintf(stderr, "cellctl: %s\n", message.c_str());
-  return 1;
-}
-
-Result<Paths> paths_of(const Context& ctx) { return Paths::from_root(ctx.root); }
-
 Result<kernel::Runtime> open_runtime(const Context& ctx) {
   Paths paths = CELLS_TRY(paths_of(ctx));
   return kernel::Runtime::open(paths);

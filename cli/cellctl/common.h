@@ -12,20 +12,18 @@
 
 #include "base/paths.h"
 #include "base/result.h"
+#include "cli/cli_common.h"
 #include "kernel/cell.h"
 
 namespace cells::cellctl {
 
-struct Context {
-  std::string root;          // --root DIR (empty: $CELLS_ROOT, else /)
-  std::function<int()> run;  // the chosen command's action; returns the exit status
-};
+using Context = cli::Context;
+using cli::paths_of;
 
 // Prints "cellctl: <message>" to stderr; returns 1, the exit status of a failed command.
-int fail(const Error& error);
-int fail(const std::string& message);
+inline int fail(const std::string& message) { return cli::fail("cellctl", message); }
+inline int fail(const Error& error) { return fail(error.message()); }
 
-Result<Paths> paths_of(const Context& ctx);
 Result<kernel::Runtime> open_runtime(const Context& ctx);
 
 // "1024", or "unlimited" -> nullopt. kInvalid naming FLAG otherwise.

@@ -8,15 +8,6 @@
 
 namespace cells::cellmgr {
 
-int fail(const Error& error) { return fail(error.message()); }
-
-int fail(const std::string& message) {
-  std::cerr << "cellmgr: " << message << "\n";
-  return 1;
-}
-
-Result<Paths> paths_of(const Context& ctx) { return Paths::from_root(ctx.root); }
-
 Result<std::optional<store::Store>> open_for_read(const Context& ctx) {
   Paths paths = CELLS_TRY(paths_of(ctx));
   auto s = store::Store::open(paths, store::OpenMode::kReadOnly);

@@ -10,20 +10,18 @@
 
 #include "base/paths.h"
 #include "base/result.h"
+#include "cli/cli_common.h"
 #include "store/store.h"
 
 namespace cells::cellmgr {
 
-struct Context {
-  std::string root;            // --root DIR (empty: $CELLS_ROOT, else /)
-  std::function<int()> run;    // the chosen command's action; returns the exit status
-};
+using Context = cli::Context;
+using cli::paths_of;
 
-// Prints "cellmgr: <message>" to stderr; returns 1, the exit status for a failed command.
-int fail(const Error& error);
-int fail(const std::string& message);
+// Prints "cellmgr: <message>" to stderr; returns 1, the exit status of a failed command.
+inline int fail(const std::string& message) { return cli::fail("cellmgr", message); }
+inline int fail(const Error& error) { return fail(error.message()); }
 
-Result<Paths> paths_of(const Context& ctx);
 
 // Opens the store for a read-only command. nullopt when the root has no store yet: the command
 // should say so on stdout and exit 0 (DESIGN section 5: reads never create a store).

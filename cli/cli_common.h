@@ -1,0 +1,31 @@
+// What both command-line programs share: the parsed-command context, the --root option's
+// paths, and the one-line error convention "<program>: <message>" on stderr (exit status 1).
+// Header-only so each program links it without another library in its (static) link line.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "base/paths.h"
+#include "base/result.h"
+
+namespace cells::cli {
+
+// Commands register themselves on the CLI11 app and leave their action in run, which main()
+// executes once parsing succeeded, so no command runs on a bad command line.
+struct Context {
+  std::string root;          // --root DIR (empty: $CELLS_ROOT, else /)
+  std::function<int()> run;  // the chosen command's action; returns the exit status
+};
+
+inline int fail(std::string_view program, const std::string& message) {
+  std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
+               message.c_str());
+  return 1;
+}
+
+inline Result<Paths> paths_of(const Context& ctx) { return Paths::from_root(ctx.root); }
+
+}  // namespace cells::cli
