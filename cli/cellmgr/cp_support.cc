@@ -96,7 +96,10 @@ int run_read(const Context& ctx, ReadKind kind, const ReadOptions& o,
     out = engine::format_table(*table, !o.no_header);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  // A manifest that does not parse is not in the table; say which and why, and fail the read
+  // (as ls does for a bad argument) so a script does not mistake the table for all cells.
+  for (const auto& problem : snap->desired.problems) fail(problem);
+  return snap->desired.problems.empty() ? 0 : 1;
 }
 
 int run_fields(ReadKind kind, const ReadOptions& o) {

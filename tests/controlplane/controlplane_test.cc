@@ -179,6 +179,16 @@ TEST_F(ControlPlane, HighProfileRwVolumeIsWritableAndTheRestOfEtcIsNot) {
   EXPECT_TRUE(mounts_under_root().empty());
 }
 
+TEST_F(ControlPlane, ListNamesAManifestThatDoesNotParse) {
+  ASSERT_EQ(cellmgr({"cell", "create", "good", "--cmd", "sleep 1"}).status, 0);
+  ASSERT_TRUE(write_file_atomic(paths_->etc_dir() + "/bad.cell",
+                                "name = \"bad\"\ncommand = \"x\"\nbogus = 1\n").ok());
+  Outcome r = cellmgr({"cell", "list", "-T", "-H", "-o", "name"});
+  EXPECT_EQ(r.out, "good\n");  // the valid cells are still listed
+  EXPECT_EQ(r.status, 1);       // but the read fails, naming the file, line, key and reason
+  EXPECT_EQ(r.err, "cellmgr: " + paths_->etc_dir() + "/bad.cell:3: key 'bogus': unknown key\n");
+}
+
 TEST_F(ControlPlane, StartCleansUpTheMountsOfAnInterruptedStart) {
   bootstrap();
   ASSERT_EQ(cellmgr({"cell", "create", "crashy", "--profile", "medium", "--cmd", "sleep 1000"}).status, 0);
