@@ -1,4 +1,5 @@
-// Scratch roots for the store's tests: a mkdtemp directory removed with everything under it.
+// Scratch roots for the store's tests (unit tests here and tests/store): a mkdtemp directory
+// removed with everything under it.
 #pragma once
 
 #include <stdlib.h>
@@ -23,6 +24,7 @@ class ScratchRoot {
 
   const Paths& paths() const { return paths_; }
   const std::string& dir() const { return dir_; }
+  std::string state() const { return paths_.state_dir(); }
 
  private:
   std::string dir_;

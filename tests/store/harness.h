@@ -16,29 +16,11 @@
 #include "base/files.h"
 #include "base/paths.h"
 #include "store/lmdb.h"
+#include "store/test_support.h"  // ScratchRoot
 
 extern char** environ;
 
 namespace cells::store::testing {
-
-class ScratchRoot {
- public:
-  ScratchRoot() {
-    char tmpl[] = "/tmp/cells-store-itest-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-    paths_ = *Paths::from_root(dir_);
-  }
-  ~ScratchRoot() { std::filesystem::remove_all(dir_); }
-  ScratchRoot(const ScratchRoot&) = delete;
-  ScratchRoot& operator=(const ScratchRoot&) = delete;
-  const Paths& paths() const { return paths_; }
-  const std::string& dir() const { return dir_; }
-  std::string state() const { return paths_.state_dir(); }
-
- private:
-  std::string dir_;
-  Paths paths_;
-};
 
 struct RunResult {
   int exit_code = -1;
