@@ -12,4 +12,9 @@ void add_apply_commands(CLI::App& app, Context& ctx);    // apply, rollback
 void add_history_commands(CLI::App& app, Context& ctx);  // history
 void add_recover_commands(CLI::App& app, Context& ctx);  // recover
 
+// Runs before every mutating command (DESIGN section 5): finishes or compensates an operation
+// a crash interrupted, printing one line per cell it touched. Fails (kBusy) while another
+// operation holds the writer lock, naming it.
+Status recover_before_mutating(const Context& ctx);
+
 }  // namespace cells::cellmgr

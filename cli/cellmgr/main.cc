@@ -7,6 +7,35 @@
 #include "cli/cellmgr/journal_cmd.h"
 #include "cli/cellmgr/cp_support.h"
 
+namespace {
+
+// The chosen command as its chain of subcommand names, e.g. {"cell", "list"}.
+std::vector<std::string> command_path(CLI::App& app) {
+  std::vector<std::string> path;
+  for (CLI::App* cur = &app; !cur->get_subcommands().empty();) {
+    cur = cur->get_subcommands().front();
+    path.push_back(cur->get_name());
+  }
+  return path;
+}
+
+// Commands that change nothing: they never take the writer lock, so they never run recovery
+// (reads never block and never write). apply and rollback recover themselves (not in
+// --dry-run), recover is recovery, and shell only enters a running cell.
+bool needs_no_recovery(const std::vector<std::string>& p) {
+  if (p.empty()) return true;
+  const std::string& verb = p.back();
+  if (p[0] == "journal" || p[0] == "history" || p[0] == "recover" || p[0] == "apply" ||
+      p[0] == "rollback") {
+    return true;
+  }
+  if (p[0] == "system") return verb == "status";
+  return verb == "list" || verb == "show" || verb == "fields" || verb == "verify" ||
+         verb == "shell";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   cells::cellmgr::Context ctx;
   CLI::App app{"cellmgr: manage cells (journaled, kernel-enforced service isolation)"};
@@ -30,5 +59,9 @@ int main(int argc, char** argv) {
     cells::cellmgr::fail(e.what());
     return 2;  // usage error, distinct from a failed command
   }
-  return ctx.run ? ctx.run() : 0;
+  if (!ctx.run) return 0;
+  if (!needs_no_recovery(command_path(app))) {
+    if (auto s = cells::cellmgr::recover_before_mutating(ctx); !s) return cells::cellmgr::fail(s.error());
+  }
+  return ctx.run();
 }

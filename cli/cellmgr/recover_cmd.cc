@@ -24,6 +24,16 @@ int run_recover(const Context& ctx) {
 
 }  // namespace
 
+Status recover_before_mutating(const Context& ctx) {
+  Paths paths = CELLS_TRY(paths_of(ctx));
+  auto cfg = lifecycle_config();
+  cfg.say = [](const std::string&) {};
+  auto r = engine::recover(paths, cfg, [](const std::string& l) { std::printf("%s\n", l.c_str()); });
+  if (!r) return std::move(r).error().wrap("recover an interrupted operation first");
+  for (auto id : *r) std::printf("recovered operation %llu\n", (unsigned long long)id);
+  return ok_status();
+}
+
 void add_recover_commands(CLI::App& app, Context& ctx) {
   CLI::App* r = app.add_subcommand("recover", "finish or compensate an interrupted apply");
   r->callback([&ctx] { ctx.run = [&ctx] { return run_recover(ctx); }; });
