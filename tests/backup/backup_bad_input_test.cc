@@ -17,13 +17,11 @@ namespace fs = std::filesystem;
 using testing::ScratchRoot;
 using testing::snapshot;
 
-class BadInput : public ::testing::Test {
+class BadInput : public testing::BackupTest {
  protected:
   void SetUp() override {
-    paths_ = *Paths::from_root(root_.path);
-    auto b = Backups::open(paths_);
-    ASSERT_TRUE(b.ok()) << b.error().message();
-    backups_.emplace(std::move(*b));
+    testing::BackupTest::SetUp();
+    if (HasFatalFailure()) return;
     fs::create_directories(root_ / "src/dir");
     testing::write_text(root_ / "src/dir/file", "content");
     fs::create_directories(target_);
@@ -70,9 +68,6 @@ class BadInput : public ::testing::Test {
     testing::write_text(path, data);
   }
 
-  ScratchRoot root_;
-  Paths paths_;
-  std::optional<Backups> backups_;
   std::string target_ = root_ / "target";
   std::map<std::string, std::string> before_;
   std::vector<std::string> mounts_;

@@ -19,13 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using testing::ScratchRoot;
 
-class Freeze : public ::testing::Test {
+class Freeze : public testing::BackupTest {
  protected:
   void SetUp() override {
-    paths_ = *Paths::from_root(root_.path);
-    auto b = Backups::open(paths_);
-    ASSERT_TRUE(b.ok()) << b.error().message();
-    backups_.emplace(std::move(*b));
+    testing::BackupTest::SetUp();
+    if (HasFatalFailure()) return;
     made_parent_ = ::mkdir(paths_.cgroup_parent().c_str(), 0755) == 0;
     cell_ = paths_.cgroup_parent() + "/web";
     ASSERT_EQ(::mkdir(cell_.c_str(), 0755), 0) << strerror(errno);
@@ -57,9 +55,6 @@ class Freeze : public ::testing::Test {
     return counter_->load() != a;
   }
 
-  ScratchRoot root_;
-  Paths paths_;
-  std::optional<Backups> backups_;
   bool made_parent_ = false;
   std::string cell_;
   std::atomic<uint64_t>* counter_ = nullptr;

@@ -61,13 +61,11 @@ void write_corpus(const std::string& path, const std::vector<Member>& members) {
   archive_write_free(a);
 }
 
-class Hostile : public ::testing::Test {
+class Hostile : public testing::BackupTest {
  protected:
   void SetUp() override {
-    paths_ = *Paths::from_root(root_.path);
-    auto b = Backups::open(paths_);
-    ASSERT_TRUE(b.ok()) << b.error().message();
-    backups_.emplace(std::move(*b));
+    testing::BackupTest::SetUp();
+    if (HasFatalFailure()) return;
     fs::create_directories(root_ / "corpus");
     fs::create_directories(root_ / "outside");
     testing::write_text(root_ / "outside/canary", "canary");
@@ -108,9 +106,6 @@ class Hostile : public ::testing::Test {
     EXPECT_EQ(now.st_mtim.tv_nsec, shadow_.st_mtim.tv_nsec);
   }
 
-  ScratchRoot root_;
-  Paths paths_;
-  std::optional<Backups> backups_;
   std::string target_ = root_ / "target";
   std::map<std::string, std::string> target_before_, outside_before_;
   struct stat shadow_ {};

@@ -14,18 +14,13 @@ namespace fs = std::filesystem;
 using testing::ScratchRoot;
 using testing::snapshot;
 
-class RoundTrip : public ::testing::Test {
+class RoundTrip : public testing::BackupTest {
  protected:
   void SetUp() override {
-    paths_ = *Paths::from_root(root_.path);
-    auto b = Backups::open(paths_);
-    ASSERT_TRUE(b.ok()) << b.error().message();
-    backups_.emplace(std::move(*b));
+    testing::BackupTest::SetUp();
+    if (HasFatalFailure()) return;
     testing::make_rich_tree(root_ / "src");
   }
-  ScratchRoot root_;
-  Paths paths_;
-  std::optional<Backups> backups_;
 };
 
 TEST_F(RoundTrip, RestoreIsByteExactAndReplacesOldContent) {

@@ -19,6 +19,11 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
+#include "backup/backup.h"
+#include "base/paths.h"
+
 namespace cells::backup::testing {
 
 namespace fs = std::filesystem;
@@ -35,6 +40,21 @@ struct ScratchRoot {
     fs::remove_all(path, ec);
   }
   std::string operator/(const std::string& rel) const { return path + "/" + rel; }
+};
+
+// A scratch root with the backup layer opened on it: where every backup test starts.
+// Fixtures extend SetUp() and call this one first.
+class BackupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    paths_ = *Paths::from_root(root_.path);
+    auto b = Backups::open(paths_);
+    ASSERT_TRUE(b.ok()) << b.error().message();
+    backups_.emplace(std::move(*b));
+  }
+  ScratchRoot root_;
+  Paths paths_;
+  std::optional<Backups> backups_;
 };
 
 inline void write_text(const std::string& path, const std::string& text) {
