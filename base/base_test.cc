@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "base/helper_path.h"
 #include "base/paths.h"
 #include "base/result.h"
 #include "base/syscall.h"
@@ -89,6 +90,19 @@ TEST(Files, AtomicWriteReplacesWholeFile) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_FALSE(make_dirs(p + "/c").ok());  // a file is in the way
   std::filesystem::remove_all(dir);
+}
+
+TEST(InstalledHelper, LivesInLibexecOfTheProgramsPrefix) {
+  EXPECT_EQ(installed_helper_path("cells-init", "/usr/sbin/cellmgr"), "/usr/libexec/cells/cells-init");
+  EXPECT_EQ(installed_helper_path("cells-supervise", "/tmp/x/usr/sbin/cellctl"),
+            "/tmp/x/usr/libexec/cells/cells-supervise");
+  EXPECT_EQ(installed_helper_path("cells-init", "/sbin/cellmgr"), "/libexec/cells/cells-init");
+  // Not a path with a directory: nothing to look up.
+  EXPECT_EQ(installed_helper_path("cells-init", "cellmgr"), "");
+  EXPECT_EQ(installed_helper_path("cells-init", "/cellmgr"), "");
+  // Without EXE the running program is used: this test's own build directory's parent.
+  auto self = std::filesystem::read_symlink("/proc/self/exe");
+  EXPECT_EQ(installed_helper_path("h"), self.parent_path().parent_path().string() + "/libexec/cells/h");
 }
 
 }  // namespace

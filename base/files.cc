@@ -1,4 +1,5 @@
 #include "base/files.h"
+#include "base/helper_path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -76,6 +77,22 @@ Status make_dirs(const std::string& path, int mode) {
   if (::stat(path.c_str(), &st) != 0) return Error::sys(errno, "stat " + path);
   if (!S_ISDIR(st.st_mode)) return Error::invalid(path + " exists and is not a directory");
   return ok_status();
+}
+
+std::string installed_helper_path(const std::string& name, const std::string& exe) {
+  std::string self = exe;
+  if (self.empty()) {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    self.assign(buf, size_t(n));
+  }
+  // <prefix>/<dir>/<program> -> <prefix>
+  size_t program = self.rfind('/');
+  if (program == std::string::npos || program == 0) return {};
+  size_t dir = self.rfind('/', program - 1);
+  if (dir == std::string::npos) return {};
+  return self.substr(0, dir) + "/libexec/cells/" + name;
 }
 
 }  // namespace cells

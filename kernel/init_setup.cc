@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 
+#include "base/helper_path.h"
 #include "base/syscall.h"
 #include "kernel/cell_spawner.h"
 #include "kernel/namespaces.h"
@@ -102,6 +103,10 @@ Result<std::string> find_init_program() {
     if (usable(env)) return std::string(env);
     return Error::not_found(std::string("init program ") + env +
                             " (from CELLS_INIT_PROGRAM) is not executable");
+  }
+  // An installed program uses the init installed with it, never one of its build tree.
+  if (auto installed = installed_helper_path("cells-init"); !installed.empty() && usable(installed)) {
+    return installed;
   }
 #ifdef CELLS_INIT_PROGRAM_PATH
   if (usable(CELLS_INIT_PROGRAM_PATH)) return std::string(CELLS_INIT_PROGRAM_PATH);

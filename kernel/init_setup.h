@@ -46,7 +46,8 @@ struct LaunchedInit {
   Fd pidfd;
 };
 
-// The init program to exec: $CELLS_INIT_PROGRAM, else the one built with this library, else
+// The init program to exec: $CELLS_INIT_PROGRAM, else the one installed with the running
+// program (installed_helper_path), else the one built with this library, else
 // /usr/libexec/cells/cells-init. kNotFound naming the paths tried.
 Result<std::string> find_init_program();
 

@@ -18,8 +18,9 @@ inline constexpr const char* kReadyFdEnv = "CELLS_SUPERVISE_READY_FD";
 
 std::string encode_supervise_spec(const kernel::SuperviseSpec& spec);
 
-// The program to exec as the daemon: $CELLS_SUPERVISE_PROGRAM, else the cells-supervise built
-// with cellctl, else /usr/libexec/cells/cells-supervise, else /proc/self/exe (cellctl itself).
+// The program to exec as the daemon: $CELLS_SUPERVISE_PROGRAM, else the one installed with
+// the running cellctl (installed_helper_path), else the cells-supervise built with cellctl,
+// else /usr/libexec/cells/cells-supervise, else /proc/self/exe (cellctl itself).
 std::string supervise_program();
 
 // The daemon: reads the spec, starts the supervisor of the cell in the installation at ROOT

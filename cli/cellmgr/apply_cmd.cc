@@ -1,6 +1,7 @@
-// cellmgr apply [NAME...] [--dry-run] [--reapply] [--restart-changed] [--no-rollback] [-v] and
-// cellmgr rollback [--to GEN] [--dry-run] (DESIGN section 8). Exit codes: 0 converged, 1 failed
-// (after rollback) or refused, 2 --dry-run found drift.
+// cellmgr apply [NAME...] [--dry-run] [--reapply] [--restart-changed] [--no-rollback] [-v],
+// cellmgr apply --boot (engine/boot.h) and cellmgr rollback [--to GEN] [--dry-run] (DESIGN
+// section 8). Exit codes: 0 converged, 1 failed (after rollback) or refused, 2 --dry-run found
+// drift or a usage error.
 #include "cli/cellmgr/apply_cmd.h"
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "base/files.h"
 #include "cli/cellmgr/cp_support.h"
 #include "engine/apply.h"
+#include "engine/boot.h"
 #include "engine/controlplane.h"
 
 namespace cells::cellmgr {
@@ -30,6 +32,18 @@ int run_apply(const Context& ctx, engine::ApplyOptions o) {
   auto cfg = lifecycle_config();
   cfg.say = [](const std::string&) {};  // apply prints its own step lines
   auto r = engine::apply(*paths, o, cfg);
+  if (!r) return fail(r.error());
+  return r->exit_code;
+}
+
+// apply --boot: the cells back after a reboot, one line per cell.
+int run_boot(const Context& ctx) {
+  if (auto s = require_root(); !s) return fail(s.error());
+  auto paths = paths_of(ctx);
+  if (!paths) return fail(paths.error());
+  auto cfg = lifecycle_config();
+  cfg.say = [](const std::string&) {};  // boot prints one line per cell itself
+  auto r = engine::boot(*paths, cfg, say);
   if (!r) return fail(r.error());
   return r->exit_code;
 }
@@ -98,7 +112,25 @@ void add_apply_commands(CLI::App& app, Context& ctx) {
   a->add_flag("--restart-changed", o->restart_changed, "re-create cells with policy drift");
   a->add_flag("--no-rollback", o->no_rollback, "keep the failed state for debugging");
   a->add_flag("-v,--verbose", o->verbose, "show the drift of each cell");
-  a->callback([&ctx, o] { ctx.run = [&ctx, o] { return run_apply(ctx, *o); }; });
+  auto boot = std::make_shared<bool>(false);
+  a->add_flag("--boot", *boot, "after a reboot: discard stale state, reload, start autostart cells");
+  a->callback([&ctx, o, boot] {
+    if (*boot) {
+      // The boot replay acts on every cell as its autostart says, so apply's selections and
+      // modes do not combine with it: a usage error (exit 2), checked before anything runs.
+      // (Checked here rather than with CLI11's excludes, which would clutter every line of
+      // --help that the completion and the man page test read.)
+      const char* other = !o->names.empty() ? "cell names"
+                          : o->dry_run      ? "--dry-run"
+                          : o->reapply      ? "--reapply"
+                          : o->restart_changed ? "--restart-changed"
+                          : o->no_rollback  ? "--no-rollback"
+                          : o->verbose      ? "--verbose"
+                                            : nullptr;
+      if (other != nullptr) throw CLI::ValidationError("--boot", std::string("takes no ") + other);
+    }
+    ctx.run = [&ctx, o, boot] { return *boot ? run_boot(ctx) : run_apply(ctx, *o); };
+  });
 
   auto r = std::make_shared<RollbackOptions>();
   CLI::App* rb = app.add_subcommand("rollback", "rewrite the manifests from an earlier generation and apply them");

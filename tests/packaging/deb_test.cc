@@ -1,7 +1,7 @@
 // The Debian package: cpack builds it from this build tree, dpkg installs it on this machine,
 // the installed programs, man pages, completion and unit are where operators look, and a
-// purge removes them again. Privileged (dpkg). The quickstart with the installed binaries
-// comes with `cellmgr apply`.
+// purge removes them again. Privileged (dpkg). The quickstart with the installed programs is
+// installed_quickstart_test.cc.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 

@@ -96,11 +96,10 @@ TEST(ServiceUnit, StopCommandExistsInTheBuiltCellmgr) {
 TEST(ServiceUnit, StartCommandExistsInTheBuiltCellmgr) {
   auto apply = run(std::string(CELLMGR_PATH) + " apply --help");
   ASSERT_EQ(apply.status, 0) << apply.out;
-  // `apply --boot` is the remaining part of issue 12; until it lands the unit cannot start,
-  // and this shows as skipped (not passed) in ctest.
-  if (apply.out.find("\n  --boot ") == std::string::npos) {
-    GTEST_SKIP() << "cellmgr apply has no --boot yet; ExecStart of cellmgr.service awaits it";
-  }
+  EXPECT_NE(apply.out.find("\n  --boot "), std::string::npos) << apply.out;
+  // It is a usage error (exit 2) combined with anything apply --boot does not take.
+  auto names = run(std::string(CELLMGR_PATH) + " apply --boot web");
+  EXPECT_EQ(names.status, 2) << names.out;
 }
 
 }  // namespace
