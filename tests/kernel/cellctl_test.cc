@@ -30,7 +30,7 @@ class CellctlTest : public RuntimeTest {
 
 TEST_F(CellctlTest, CreateExecListDestroy) {
   std::string root = make_busybox_root();
-  Captured created = cellctl({"create", "-l", "low", "-r", "8080,8081", "-r", "9090", "-N",
+  Captured created = cellctl({"create", "-l", "low", "-r", "28080,28081", "-r", "9090", "-N",
                               "1024", "-n", "web", root});
   ASSERT_EQ(created.status, 0) << created.err;
   EXPECT_EQ(created.out, "cell 1\n");

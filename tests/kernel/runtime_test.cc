@@ -260,7 +260,7 @@ TEST_F(RuntimeTest, ListAndFindDropStaleRecords) {
 }
 
 TEST_F(RuntimeTest, DuplicateNamesAndPortsAreRefused) {
-  create_cell("web", Profile::kLow, 7, {8080, 8081});
+  create_cell("web", Profile::kLow, 7, {28080, 28081});
   CellSpec spec;
   spec.name = "web";
   spec.cid = 8;
@@ -269,11 +269,11 @@ TEST_F(RuntimeTest, DuplicateNamesAndPortsAreRefused) {
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().kind(), ErrorKind::kExists);
   spec.name = "db";
-  spec.ports = {9000, 8081};
+  spec.ports = {9000, 28081};
   auto port = runtime_->create(spec);
   ASSERT_FALSE(port.ok());
   EXPECT_EQ(port.error().message(),
-            "create cell db: port 8081 is reserved by cell web (cid 7)");
+            "create cell db: port 28081 is reserved by cell web (cid 7)");
   EXPECT_EQ(cgroups(), std::vector<std::string>{"web"});
 }
 
