@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "engine/drift.h"
 #include "engine/manifest_check.h"
 #include "engine/rootfs_build.h"
 #include "kernel/telemetry.h"
@@ -132,6 +133,10 @@ const std::vector<CellField>& cell_field_defs() {
        [](const CellRow& r) { return r.manifest ? ReadValue::text_of(r.manifest->file) : ReadValue{}; }},
       {"rendered", 0, [](const CellRow& r) { return ReadValue::boolean(r.rendered); }},
       {"apply_present", kD, [](const CellRow& r) { return ReadValue::boolean(r.apply); }},
+      {"policy_drift", kR,
+       [](const CellRow& r) {
+         return running(r) ? ReadValue::text_of(join(r.live->policy_drift)) : ReadValue{};
+       }},
       {"generation", kR,
        [](const CellRow& r) {
          return r.live && r.live->record && r.live->record->applied_generation
@@ -289,6 +294,19 @@ Result<ReadSnapshot> gather(const Paths& paths) {
   }
   for (auto& mp : mounts_below("/").value_or(std::vector<std::string>{})) {
     s.mount_points.insert(std::move(mp));
+  }
+  // Pending policy drift of running cells that have a manifest: the kernel cell's policy is
+  // read from the kernel layer's registry (one small file per cell), opened only when needed.
+  std::optional<kernel::Runtime> rt;
+  for (const auto& m : s.desired.cells) {
+    auto it = s.live.find(m.name);
+    if (it == s.live.end() || !it->second.running) continue;
+    if (!rt) {
+      auto opened = kernel::Runtime::open(paths);
+      if (!opened) break;  // no kernel features, no kernel cells: nothing can be pending
+      rt.emplace(std::move(opened).value());
+    }
+    it->second.policy_drift = pending_policy_drift(*rt, m);
   }
   return s;
 }

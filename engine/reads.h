@@ -53,6 +53,10 @@ struct CellLive {
   uint32_t procs = 0, refs = 0, cpu1s = 0;
   double cpu10s = 0;
   uint64_t memory = 0;  // resident bytes
+  // Pending policy drift (drift.h): the fields ("profile", "ports", "rlimits") in which the
+  // running kernel cell's policy differs from its manifest. It stays until the cell is
+  // re-created, so `cell show` reports it as long as `apply --dry-run` does.
+  std::vector<std::string> policy_drift;
 };
 
 struct ReadSnapshot {

@@ -69,6 +69,24 @@ TEST(Reads, EmptyValuesAreDashesAndStatesFollowTheThreeInputs) {
   EXPECT_EQ(volume_state(false, true), "orphaned");
 }
 
+TEST(Reads, PendingPolicyDriftIsShownForRunningCellsOnly) {
+  auto s = one_running_cell();
+  s.live["mysite-edge-httpd"].policy_drift = {"profile", "ports"};
+  auto t = cell_table(s, View::kRuntime, {"name", "policy_drift"}, std::string("mysite-edge-httpd"));
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(format_vertical(*t), "NAME          mysite-edge-httpd\nPOLICY_DRIFT  profile,ports\n");
+  // No drift, or a cell that does not run (nothing is in force to drift from): empty.
+  s.live["mysite-edge-httpd"].policy_drift.clear();
+  t = cell_table(s, View::kRuntime, {"policy_drift"}, std::string("mysite-edge-httpd"));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(format_json(*t, true), "{\n  \"policy_drift\": null\n}\n");
+  s.live["mysite-edge-httpd"].policy_drift = {"ports"};
+  s.live["mysite-edge-httpd"].running = false;
+  t = cell_table(s, View::kRuntime, {"policy_drift"}, std::string("mysite-edge-httpd"));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(format_tsv(*t, false), "-\n");
+}
+
 TEST(Reads, UnknownFieldNamesItAndListsTheValidOnes) {
   auto s = one_running_cell();
   auto t = cell_table(s, View::kMerged, {"name", "colour"}, std::nullopt);

@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -357,6 +358,44 @@ Result<BpfPolicy> BpfPolicy::ensure_loaded(const Paths& paths) {
   return policy;
 }
 
+namespace {
+
+// BPF_OBJ_GET and BPF_MAP_LOOKUP_ELEM without libbpf, for the read-only paths (open_loaded,
+// denials): libbpf's objects are not split per function, so one call into it brings its whole
+// loader (and libelf, zlib) into cells-supervise. Negative errno on failure, as libbpf.
+int raw_obj_get(const std::string& path) {
+  union bpf_attr attr {};
+  attr.pathname = reinterpret_cast<uint64_t>(path.c_str());
+  long fd = ::syscall(__NR_bpf, BPF_OBJ_GET, &attr, sizeof attr);
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+int raw_map_lookup(int map_fd, const void* key, void* value) {
+  union bpf_attr attr {};
+  attr.map_fd = static_cast<uint32_t>(map_fd);
+  attr.key = reinterpret_cast<uint64_t>(key);
+  attr.value = reinterpret_cast<uint64_t>(value);
+  return ::syscall(__NR_bpf, BPF_MAP_LOOKUP_ELEM, &attr, sizeof attr) == 0 ? 0 : -errno;
+}
+Result<Fd> open_pin_raw(const std::string& path) {
+  int fd = raw_obj_get(path);
+  if (fd < 0) return from_libbpf(fd, "open pinned " + path);
+  return Fd(fd);
+}
+
+}  // namespace
+
+Result<BpfPolicy> BpfPolicy::open_loaded(const Paths& paths) {
+  const std::string ctx = "open cgroup-BPF policy of instance " + paths.instance();
+  auto maps = std::make_unique<Maps>();
+  maps->cells = CELLS_TRY_CTX(open_pin_raw(pin_path(paths, kMapPins[0])), ctx);
+  maps->ports = CELLS_TRY_CTX(open_pin_raw(pin_path(paths, kMapPins[1])), ctx);
+  maps->denials = CELLS_TRY_CTX(open_pin_raw(pin_path(paths, kMapPins[2])), ctx);
+  maps->lock_path = instance_lock_path(paths);
+  BpfPolicy policy;
+  policy.maps_ = maps.release();
+  return policy;
+}
+
 Status BpfPolicy::unload(const Paths& paths) {
   const std::string ctx = "unload cgroup-BPF policy of instance " + paths.instance();
   // Without bpffs there can be no pins; do not mount it just to find nothing.
@@ -364,6 +403,30 @@ Status BpfPolicy::unload(const Paths& paths) {
   Fd lock = CELLS_TRY_CTX(lock_instance(paths), ctx);
   CELLS_TRY_CTX(remove_pins(paths), ctx);
   return ok_status();
+}
+
+namespace {
+
+// True if some cgroup in the cells map is registered as CID.
+bool cid_registered(int cells_map, uint32_t cid) {
+  uint64_t key = 0, next = 0;
+  uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(cells_map, prev, &next) == 0) {
+    cell_entry e{};
+    if (bpf_map_lookup_elem(cells_map, &next, &e) == 0 && e.cid == cid) return true;
+    key = next;
+    prev = &key;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status BpfPolicy::forget_cgroup(uint64_t cgroup_id) {
+  if (maps_ == nullptr) return Error::invalid("forget cgroup: BPF policy was moved from");
+  cell_entry e{};
+  if (bpf_map_lookup_elem(maps_->cells.get(), &cgroup_id, &e) != 0) return ok_status();
+  return unregister_cell(cgroup_id, e.cid);
 }
 
 Status BpfPolicy::register_cell(uint64_t cgroup_id, uint32_t cid, Profile profile,
@@ -396,6 +459,14 @@ Status BpfPolicy::register_cell(uint64_t cgroup_id, uint32_t cid, Profile profil
     if (rc == -EEXIST && bpf_map_lookup_elem(maps_->ports.get(), &port, &owner) == 0) {
       // Left over by an earlier registration of this very cid that did not finish.
       if (owner == cid) continue;
+      // Left over by a registration killed before its cell entry (registrations hold the lock
+      // from first port to cell entry, so an owner without one is dead; found by
+      // tools/crashtest apply): the port is free.
+      if (!cid_registered(maps_->cells.get(), owner) &&
+          bpf_map_update_elem(maps_->ports.get(), &port, &cid, BPF_EXIST) == 0) {
+        taken.push_back(port);
+        continue;
+      }
       roll_back();
       return Error(ErrorKind::kExists, ctx + ": port " + std::to_string(port) +
                                            " is reserved by cell " + std::to_string(owner));
@@ -471,7 +542,7 @@ Result<DenialCounts> BpfPolicy::denials(uint32_t cid) const {
   for (uint32_t kind = 0; kind < kDenialKinds; ++kind) {
     denial_key key{cid, kind};
     uint64_t value = 0;
-    int rc = bpf_map_lookup_elem(maps_->denials.get(), &key, &value);
+    int rc = raw_map_lookup(maps_->denials.get(), &key, &value);
     if (rc == -ENOENT) continue;
     if (rc != 0) {
       return from_libbpf(rc, "read denials of cell " + std::to_string(cid) + " kind " +

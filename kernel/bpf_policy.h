@@ -47,6 +47,9 @@ class BpfPolicy {
   // Mounts bpffs at /sys/fs/bpf if it is not mounted, then reuses the pinned programs and maps
   // of this instance, or loads, attaches and pins them when missing (e.g. after a reboot).
   static Result<BpfPolicy> ensure_loaded(const Paths& paths);
+  // The pinned maps of an instance that is loaded already, loading nothing (an error naming the
+  // pin when one is missing). For readers like the supervisor, whose binary then links no loader.
+  static Result<BpfPolicy> open_loaded(const Paths& paths);
 
   // Records CGROUP_ID as cell CID with PROFILE and reserves PORTS for it. Fails with kExists,
   // naming the port and its owner cid, if another cell owns one; then nothing is recorded.
@@ -54,6 +57,9 @@ class BpfPolicy {
                        std::span<const uint16_t> ports);
   // Forgets the cell and releases its ports. Unknown cells are not an error.
   Status unregister_cell(uint64_t cgroup_id, uint32_t cid);
+  // Forgets whatever cell CGROUP_ID was registered as (a create killed before its registry
+  // record: the caller knows the cgroup, not the cid). Unknown cgroups are not an error.
+  Status forget_cgroup(uint64_t cgroup_id);
   // The cid owning PORT in this instance, or 0.
   Result<uint32_t> port_owner(uint16_t port) const;
   Result<DenialCounts> denials(uint32_t cid) const;

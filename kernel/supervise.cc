@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "base/files.h"
@@ -38,11 +38,29 @@ int poll_timeout(Clock::time_point deadline) {
   return left < 0 ? 0 : int(std::min<long long>(left + 1, 60'000));
 }
 
+// The whitespace-separated unsigned numbers at the start of TEXT, up to MAX of them. Parsed
+// with from_chars, not a stringstream: iostreams would pull the C++ locale machinery into
+// cells-supervise, most of its memory (docs/PERFORMANCE.md).
+std::vector<uint64_t> leading_numbers(std::string_view text, size_t max) {
+  std::vector<uint64_t> out;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (out.size() < max) {
+    while (p < end && space(*p)) ++p;
+    uint64_t v = 0;
+    auto [next, ec] = std::from_chars(p, end, v);
+    if (ec != std::errc() || (next < end && !space(*next))) break;
+    out.push_back(v);
+    p = next;
+  }
+  return out;
+}
+
 Result<std::vector<pid_t>> read_procs(const std::string& cgroup_dir) {
   std::string text = CELLS_TRY(read_file(cgroup_dir + "/cgroup.procs"));
   std::vector<pid_t> pids;
-  std::istringstream in(text);
-  for (pid_t p; in >> p;) pids.push_back(p);
+  for (uint64_t p : leading_numbers(text, SIZE_MAX)) pids.push_back(pid_t(p));
   return pids;
 }
 
@@ -80,13 +98,15 @@ uint64_t process_start_time(pid_t pid) {
   if (!stat.ok()) return 0;
   size_t p = stat->rfind(')');
   if (p == std::string::npos) return 0;
-  std::istringstream in(stat->substr(p + 2));
-  std::string field;
-  for (int i = 3; i < 22 && in >> field; ++i) {
+  // Fields 3..21 are skipped as words (field 3, the state, is a letter).
+  std::string_view rest = std::string_view(*stat).substr(p + 2);
+  for (int i = 3; i < 22; ++i) {
+    size_t sp = rest.find(' ');
+    if (sp == std::string_view::npos) return 0;
+    rest.remove_prefix(sp + 1);
   }
-  uint64_t start = 0;
-  in >> start;
-  return start;
+  auto start = leading_numbers(rest, 1);
+  return start.empty() ? 0 : start[0];
 }
 
 Status validate(const SuperviseSpec& spec) {
@@ -472,12 +492,12 @@ Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseco
     return Error::not_found("no supervisor runs for cell " + std::string(cell_name) + " (" +
                             pid_path + " is missing)");
   }
-  std::istringstream in(*text);
-  pid_t pid = 0;
-  uint64_t started = 0;
-  if (!(in >> pid >> started) || pid <= 0) {
+  auto numbers = leading_numbers(*text, 2);
+  if (numbers.size() != 2 || numbers[0] == 0 || numbers[0] > INT32_MAX) {
     return Error(ErrorKind::kCorrupt, pid_path + ": not a pid and start time");
   }
+  pid_t pid = pid_t(numbers[0]);
+  uint64_t started = numbers[1];
   int raw = pidfd_open(pid);
   if (raw < 0 && errno == ESRCH) {
     ::unlink(pid_path.c_str());  // a supervisor that was killed hard left its pid file

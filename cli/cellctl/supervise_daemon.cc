@@ -5,9 +5,11 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "base/fd.h"
+#include "base/helper_path.h"
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
@@ -105,16 +107,20 @@ int run_supervise_daemon(const std::string& root) {
   spec.init_pid = cell->init_pid;
   kernel::CellInfo info = *cell;
   auto& rt = *runtime;
-  // The policy is loaded whenever a cell exists; the supervisor publishes the cell's denial
-  // counters with its state.
-  auto bpf = kernel::BpfPolicy::ensure_loaded(*paths);
-  if (!bpf) return report(bpf.error().message()), 1;
-  auto policy = std::make_shared<kernel::BpfPolicy>(std::move(bpf).value());
+  // The policy is loaded whenever a cell exists (create loads it); the supervisor only opens
+  // its pinned maps to publish the cell's denial counters with its state. Opening, not
+  // loading, keeps the BPF loader out of this long-running program. Should the pins be gone
+  // (an unload while cells run), the counters stay at their last value until they are back.
+  auto policy = std::make_shared<std::optional<kernel::BpfPolicy>>();
+  Paths bpf_paths = *paths;
   uint32_t cid = spec.cid;
   auto sup = kernel::Supervisor::create(
       *paths, std::move(spec),
       [&rt, info](const kernel::SpawnOptions& opts) { return rt.spawn(info, opts); },
-      [policy, cid] { return policy->denials(cid); });
+      [policy, bpf_paths, cid]() -> Result<kernel::DenialCounts> {
+        if (!*policy) policy->emplace(CELLS_TRY(kernel::BpfPolicy::open_loaded(bpf_paths)));
+        return (*policy)->denials(cid);
+      });
   if (!sup) return report(sup.error().message()), 1;
   report("ready");
   auto st = sup->run();
@@ -125,6 +131,11 @@ std::string encode_supervise_spec(const kernel::SuperviseSpec& spec) { return to
 
 std::string supervise_program() {
   if (const char* p = std::getenv("CELLS_SUPERVISE_PROGRAM"); p && *p) return p;
+  // An installed cellctl uses the supervisor installed with it, never one of its build tree.
+  if (auto installed = installed_helper_path("cells-supervise");
+      !installed.empty() && ::access(installed.c_str(), X_OK) == 0) {
+    return installed;
+  }
 #ifdef CELLS_SUPERVISE_PROGRAM_PATH
   if (::access(CELLS_SUPERVISE_PROGRAM_PATH, X_OK) == 0) return CELLS_SUPERVISE_PROGRAM_PATH;
 #endif

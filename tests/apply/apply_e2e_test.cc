@@ -141,6 +141,12 @@ TEST_F(Apply, PolicyDriftStaysPendingUntilRestartChanged) {
   bootstrap();
   make_site("p", page("p", "x"));
   ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  auto shown_drift = [&] {
+    Outcome show = cellmgr({"cell", "show", "p", "--json", "-o", "name,policy_drift"});
+    EXPECT_EQ(show.status, 0) << show.err;
+    return show.out;
+  };
+  EXPECT_THAT(shown_drift(), HasSubstr("\"policy_drift\": null"));
   const std::string port2 = std::to_string(free_port());
   ASSERT_EQ(cellmgr({"cell", "set", "p", "--reserved-ports", port2}).status, 0);
   for (int i = 0; i < 2; ++i) {
@@ -151,6 +157,10 @@ TEST_F(Apply, PolicyDriftStaysPendingUntilRestartChanged) {
     Outcome dry = cellmgr({"apply", "--dry-run"});
     EXPECT_EQ(dry.status, 2) << dry.out;
     EXPECT_THAT(dry.out, HasSubstr("policy drift pending"));
+    // cell show reports the same pending drift, and keeps reporting it after each apply.
+    EXPECT_THAT(shown_drift(), HasSubstr("\"policy_drift\": \"ports\"")) << "after apply " << i;
+    Outcome table = cellmgr({"cell", "show", "p"});
+    EXPECT_THAT(table.out, ::testing::ContainsRegex("\nPOLICY_DRIFT +ports\n")) << table.out;
   }
   Outcome fix = cellmgr({"apply", "--restart-changed"});
   ASSERT_EQ(fix.status, 0) << fix.out << fix.err;
@@ -158,6 +168,7 @@ TEST_F(Apply, PolicyDriftStaysPendingUntilRestartChanged) {
   Outcome dry = cellmgr({"apply", "--dry-run"});
   EXPECT_EQ(dry.status, 0) << dry.out;
   EXPECT_THAT(dry.out, Not(HasSubstr("WARN")));
+  EXPECT_THAT(shown_drift(), HasSubstr("\"policy_drift\": null"));
   ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
 }
 
