@@ -12,6 +12,15 @@
 #   cellctl-help      cellctl --help: the launcher's own start-up cost, for reference
 #   *-other           with OTHER_CELLCTL (e.g. a copy of an earlier build): its exec-<profile>
 #                     and cellctl-help in the same run, for before/after comparisons
+# With CELL_START_PEERS=all (tools/bench sets it) two more peers join the same run, on a copy of
+# the same busybox root:
+#   nspawn            systemd-nspawn --register=no --keep-unit -q -D ROOT /bin/true (no systemd
+#                     as PID 1 here, so no bus: --keep-unit stops it asking for a scope unit)
+#   crun              crun run of an OCI bundle (`crun spec`, args /bin/true, no terminal). crun
+#                     refuses the hybrid cgroup layout, so it runs in a private mount namespace
+#                     with a cgroup2 mount on /sys/fs/cgroup (kernel-probe.md section 5); that
+#                     unshare + mount + sh is part of its time
+# CELL_START_JSON=FILE keeps hyperfine's JSON (every sample) for tools/bench.
 # Prints median and spread (p10..p90, ms) per command and the ratio to bwrap's median.
 set -euo pipefail
 
@@ -63,6 +72,28 @@ done
 names+=(cellctl-help bwrap unshare)
 cmds+=("$cellctl --help")
 cmds+=("bwrap --ro-bind / / --unshare-all --share-net true" "unshare -pfmiu --mount-proc true")
+if [[ ${CELL_START_PEERS:-} == all ]]; then
+  # nspawn wants an OS tree (/usr and an os-release); crun wants a bundle around a rootfs.
+  nsroot=$scratch/nspawn-root
+  cp -a "$root" "$nsroot"
+  mkdir -p "$nsroot/usr/lib" "$nsroot/etc"
+  echo ID=busybox >"$nsroot/usr/lib/os-release"
+  cp "$nsroot/usr/lib/os-release" "$nsroot/etc/os-release"
+  bundle=$scratch/bundle
+  mkdir -p "$bundle"
+  cp -a "$root" "$bundle/rootfs"
+  (cd "$bundle" && crun spec)
+  python3 - "$bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+  names+=(nspawn crun)
+  cmds+=("systemd-nspawn --register=no --keep-unit -q -D $nsroot /bin/true")
+  cmds+=("unshare -m --propagation private /bin/sh -c 'mount -t cgroup2 none /sys/fs/cgroup && exec crun --cgroup-manager=disabled run --bundle $bundle cells-bench-$$'")
+fi
 if [[ -n $other ]]; then
   for p in "${profiles[@]}"; do
     names+=("exec-$p-other");  cmds+=("$other exec bench-$p /bin/true")
@@ -73,6 +104,7 @@ fi
 args=()
 for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
 hyperfine -N --warmup 10 --runs "$runs" --export-json "$scratch/out.json" "${args[@]}" >/dev/null
+[[ -n ${CELL_START_JSON:-} ]] && cp "$scratch/out.json" "$CELL_START_JSON"
 
 python3 - "$scratch/out.json" <<'PY'
 import json, statistics, sys

@@ -122,6 +122,8 @@ int main(int argc, char** argv) {
       }
       j.push_back(a);
       f.push_back(b);
+      // One machine-readable line per repetition, for tools/bench's raw results.
+      std::printf("sample batch=%d journal=%.1f peer=%.1f\n", batch, a, b);
       ratio.push_back(a / b);
     }
     auto sj = stats(j), sf = stats(f), sr = stats(ratio);
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
       auto t1 = Clock::now();
       auto rep = s.verify_journal();
       times.push_back(seconds_since(t1));
+      std::printf("sample verify=%.4f\n", times.back());
       if (!rep || rep->problem || rep->entries < static_cast<uint64_t>(verify_entries)) {
         die("verify did not pass on the bench journal");
       }

@@ -1,0 +1,102 @@
+"""tools/bench's driver: runs the benchmarks in order, keeps going when one fails (the failure
+is reported in the results and the summary), then writes the results and the report.
+
+  python3 bench/suite/run.py --src DIR --build DIR --out DIR [--quick] [--only a,b] [--doc FILE]"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+import report  # noqa: E402
+
+# Order: the cheap, sensitive ones first (start, overhead), the disk-heavy ones last so their
+# page cache and writeback do not disturb the latency numbers.
+BENCHES = ["start", "service", "overhead", "scaling", "journal", "backup"]
+
+
+def machine(src):
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+    cpu = next((line.split(":", 1)[1].strip() for line in read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), "unknown")
+    os_name = next((line.split("=", 1)[1].strip('"') for line in read("/etc/os-release").splitlines()
+                    if line.startswith("PRETTY_NAME=")), "unknown")
+
+    def git(*args):
+        r = subprocess.run(["git", "-C", src, *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else ""
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(common.mem_kib("MemTotal") / 2**20, 1),
+        "kernel": os.uname().release, "os": os_name,
+        "commit": git("rev-parse", "--short=12", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "loadavg_start": read("/proc/loadavg").split()[:3],
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", required=True)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--doc", help="PERFORMANCE.md whose generated block to replace")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    only = [x for x in a.only.split(",") if x]
+    unknown = [x for x in only if x not in BENCHES]
+    if unknown:
+        sys.exit(f"bench: unknown benchmark(s) {','.join(unknown)}; known: {','.join(BENCHES)}")
+    os.makedirs(os.path.join(a.out, "raw"), exist_ok=True)
+    logf = open(os.path.join(a.out, "raw", "log.txt"), "w")
+
+    def log(msg):
+        print(msg, flush=True)
+        logf.write(msg + "\n")
+        logf.flush()
+    ctx = common.Context(a.src, a.build, a.out, a.quick, log)
+    meta = machine(a.src)
+    meta["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    meta["mode"] = "quick" if a.quick else "full"
+    failures = {}
+    durations = {}
+    t_all = time.time()
+    for name in BENCHES:
+        if only and name not in only:
+            continue
+        log(f"== {name}")
+        t0 = time.time()
+        try:
+            __import__(name).run(ctx)
+        except Exception as e:  # one broken benchmark must not lose the others' results
+            failures[name] = f"{type(e).__name__}: {e}"
+            log(f"  FAILED: {failures[name]}")
+            logf.write(traceback.format_exc())
+        durations[name] = round(time.time() - t0, 1)
+        log(f"  ({durations[name]} s)")
+    meta["duration_s"] = round(time.time() - t_all, 1)
+    meta["durations_s"] = durations
+    with open("/proc/loadavg") as f:
+        meta["loadavg_end"] = f.read().split()[:3]
+    results = {"meta": meta, "metrics": ctx.metrics, "series": ctx.series, "notes": ctx.notes,
+               "growth": ctx.growth, "failures": failures}
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    report.write_all(results, a.out, a.doc)
+    log(f"== done in {meta['duration_s']} s; results in {a.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""3. Scaling curves: `cellmgr cell list`, `cellctl stats -P`, a no-op `cellmgr apply` and a
+one-cell-change apply with N RUNNING cells (autostart, medium profile, `sleep`), N = 1, 10, 100,
+1,000 (--quick: 1, 10, 100). Peers in the same hyperfine run: `cat` of the N manifests (what
+any reader of the desired state pays), `ps -e` (what a scrape without a snapshot pays at the
+least), and the list as the peer of a no-op apply. The one-cell change rewrites one manifest's
+command before every run (hyperfine --prepare) so every apply restarts exactly one cell.
+
+Growth is described by the slope of log(median) over log(N) between N = 10 and the largest N
+(at N = 1 the fixed cost of a process start dominates): 1 = linear, 0 = flat."""
+import math
+import os
+import time
+
+import memory
+from common import ScratchRoot, hyperfine, timed
+
+MANIFEST = """name = "{name}"
+command = "sleep {arg}"
+autostart = true
+profile = "medium"
+reserved_ports = []
+depends_on = []
+"""
+
+
+def write_manifests(etc, n):
+    for i in range(n):
+        with open(os.path.join(etc, f"c{i}.cell"), "w") as f:
+            f.write(MANIFEST.format(name=f"c{i}", arg=100000))
+
+
+def slope(points):
+    """Least-squares slope of log(y) over log(x)."""
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
+
+
+def run(ctx):
+    sizes = [1, 10, 100] if ctx.quick else [1, 10, 100, 1000]
+    runs = 5 if ctx.quick else 15
+    change_runs = 3 if ctx.quick else 8
+    names = ["cell list", "cat manifests", "stats -P", "ps -e", "noop apply", "one-cell change apply"]
+    data = {k: {} for k in names}
+    cpu_data = {k: {} for k in names}
+    start_s = {}
+    for n in sizes:
+        ctx.log(f"  -- {n} running cells")
+        sr = ScratchRoot(ctx, f"scale{n}")
+        try:
+            sr.bootstrap()
+            write_manifests(sr.etc, n)
+            used_before = memory.used_kib()
+            # Starting N cells is one apply: recorded as a curve of its own (one sample per N).
+            start_s[n] = timed([ctx.cellmgr, "--root", sr.root, "apply"], timeout=3600)
+            ctx.log(f"  apply starting {n} cells: {start_s[n]:.1f} s")
+            if n == 100:
+                memory.record(ctx, sr.root, n, used_before)
+            cpu = {}
+            res = hyperfine([
+                ("cell list", sr.cellmgr_cmd("cell", "list")),
+                ("cat manifests", f"/bin/sh -c 'cat {sr.etc}/*.cell'"),
+                ("stats -P", sr.cellctl_cmd("stats", "-P")),
+                ("ps -e", "ps -e -o pid,vsz,rss,time"),
+                ("noop apply", sr.cellmgr_cmd("apply")),
+            ], runs, 2, os.path.join(ctx.raw_dir, f"scaling-{n}.json"), cpu=cpu)
+            f0 = os.path.join(sr.etc, "c0.cell")
+            toggle = (f"/bin/sh -c 'if grep -q \"sleep 100000\" {f0}; then "
+                      f"sed -i s/100000/100001/ {f0}; else sed -i s/100001/100000/ {f0}; fi'")
+            res.update(hyperfine([("one-cell change apply", sr.cellmgr_cmd("apply"))],
+                                 change_runs, 1, os.path.join(ctx.raw_dir, f"scaling-change-{n}.json"),
+                                 prepare=toggle, cpu=cpu))
+            for k in names:
+                data[k][n] = [t * 1000 for t in res[k]]
+                cpu_data[k][n] = [t * 1000 for t in cpu[k]]
+        finally:
+            sr.close()
+    top = sizes[-1]
+    import statistics
+    med = {k: {n: statistics.median(v) for n, v in data[k].items()} for k in names}
+    cmed = {k: {n: statistics.median(v) for n, v in cpu_data[k].items()} for k in names}
+    growth = {k: slope([(n, med[k][n]) for n in sizes if n >= 10]) for k in names}
+    cpu_growth = {k: slope([(n, max(cmed[k][n], 0.01)) for n in sizes if n >= 10]) for k in names}
+    for k in names:
+        ctx.note(f"scaling: {k}: wall {med[k][sizes[0]]:.1f} ms at {sizes[0]} cells, "
+                 f"{med[k][top]:.1f} ms at {top} (N^{growth[k]:.2f} from 10); CPU "
+                 f"{cmed[k][sizes[0]]:.1f} -> {cmed[k][top]:.1f} ms (N^{cpu_growth[k]:.2f})")
+    ctx.metric("scaling", "list", f"cellmgr cell list, {top} running cells", "ms",
+               data["cell list"][top], {"cat manifests": data["cat manifests"][top]}, goal=50,
+               detail=f"growth N^{growth['cell list']:.2f}")
+    ctx.metric("scaling", "stats", f"cellctl stats -P, {top} running cells", "ms",
+               data["stats -P"][top], {"ps -e": data["ps -e"][top]}, goal=10,
+               detail=f"growth N^{growth['stats -P']:.2f}")
+    ctx.metric("scaling", "noop-apply", f"no-op apply, {top} running cells", "ms",
+               data["noop apply"][top], {"cell list": data["cell list"][top]}, goal=100,
+               detail=f"growth N^{growth['noop apply']:.2f}")
+    ctx.metric("scaling", "change-apply", f"one-cell change apply, {top} vs 1 running cells", "ms",
+               data["one-cell change apply"][top],
+               {"same change, 1 cell": data["one-cell change apply"][sizes[0]]}, ratio_goal=1.5,
+               detail=f"growth N^{growth['one-cell change apply']:.2f}; must not grow with N")
+    lines = {k: [(n, data[k][n]) for n in sizes] for k in names}
+    ctx.curve("scaling", "Control plane cost vs running cells (ms, median and p10..p90)",
+              "running cells", "ms", lines, logx=True)
+    ctx.curve("scaling_cpu", "Control plane CPU time (user+system, mean per run) vs running cells (ms)",
+              "running cells", "ms CPU", {k: [(n, cpu_data[k][n]) for n in sizes] for k in names},
+              logx=True)
+    ctx.curve("scaling_start", "One apply starting N cells (s, one sample per N)", "cells", "s",
+              {"apply (starts N cells)": [(n, [start_s[n]]) for n in sizes]}, logx=True)
+    ctx.growth = {"wall": growth, "cpu": cpu_growth}
