@@ -6,6 +6,7 @@
 #include "cli/cellmgr/common.h"
 #include "cli/cellmgr/journal_cmd.h"
 #include "cli/cellmgr/cp_support.h"
+#include "cli/cellmgr/serve_cmd.h"
 
 namespace {
 
@@ -26,7 +27,7 @@ bool needs_no_recovery(const std::vector<std::string>& p) {
   if (p.empty()) return true;
   const std::string& verb = p.back();
   if (p[0] == "journal" || p[0] == "history" || p[0] == "recover" || p[0] == "apply" ||
-      p[0] == "rollback") {
+      p[0] == "rollback" || p[0] == "serve") {
     return true;
   }
   if (p[0] == "system") return verb == "status";
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   cells::cellmgr::add_apply_commands(app, ctx);
   cells::cellmgr::add_history_commands(app, ctx);
   cells::cellmgr::add_recover_commands(app, ctx);
+  cells::cellmgr::add_serve_commands(app, ctx);  // serve: its actions recover themselves
 
   try {
     app.parse(argc, argv);
