@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "base/files.h"
+#include "base/text.h"
 #include "engine/manifest_check.h"
 
 namespace cells::engine {
@@ -156,7 +157,7 @@ Result<toml::table> parse_toml(const std::string& file, std::string_view text) {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     return Error::invalid(file + ":" + std::to_string(e.source().begin.line) +
-                          ": TOML syntax error: " + std::string(e.description()));
+                          ": TOML syntax error: " + one_line(e.description()));
   }
 }
 

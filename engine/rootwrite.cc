@@ -204,7 +204,11 @@ Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> CellRoot::resolve_
 
 Result<bool> CellRoot::write_file(const std::string& path, std::string_view content,
                                   const FileAttrs& attrs, uint32_t default_mode) {
-  auto [uid, gid] = CELLS_TRY_CTX(resolve_owner(attrs), "write " + path);
+  // Plain variables, not a structured binding: CELLS_SYSCALL wraps its call in a lambda, and
+  // clang before 16 cannot capture structured bindings (the fuzz build uses clang 14).
+  const auto owner = CELLS_TRY_CTX(resolve_owner(attrs), "write " + path);
+  std::optional<uid_t> uid = owner.first;
+  std::optional<gid_t> gid = owner.second;
   Slot slot = CELLS_TRY_CTX(resolve_slot(path, /*follow_last=*/true), "write " + path);
   const char* name = slot.name.c_str();
 
@@ -266,7 +270,10 @@ Result<bool> CellRoot::write_file(const std::string& path, std::string_view cont
 Result<bool> CellRoot::make_dir(const std::string& path, const FileAttrs& attrs) {
   if (auto why = check_abs_path(path)) return Error::invalid("mkdir " + *why);
   if (path == "/") return Error::invalid("mkdir /: the root itself is not the plan's to change");
-  auto [uid, gid] = CELLS_TRY_CTX(resolve_owner(attrs), "mkdir " + path);
+  // Plain variables, not a structured binding (see write_file).
+  const auto owner = CELLS_TRY_CTX(resolve_owner(attrs), "mkdir " + path);
+  const std::optional<uid_t> uid = owner.first;
+  const std::optional<gid_t> gid = owner.second;
   bool created = false;
   Fd dir = CELLS_TRY_CTX(ensure_dir(path, attrs.mode.value_or(0755), &created), "mkdir " + path);
   bool changed = created;

@@ -13,16 +13,19 @@
 #include <type_traits>
 
 #include "base/result.h"
+#include "base/text.h"
 
 namespace cells::store::detail {
 
-// Runs F; a kj::Exception becomes kCorrupt "<what>: <description>".
+// Runs F; a kj::Exception becomes kCorrupt "<what>: <description>", on one line: the
+// description quotes the failed check and the bytes it saw (fuzz_journal found a newline).
 template <typename F>
 auto capnp_call(std::string_view what, F&& f) -> Result<std::invoke_result_t<F>> {
   try {
     return f();
   } catch (const kj::Exception& e) {
-    return Error(ErrorKind::kCorrupt, std::string(what) + ": " + e.getDescription().cStr());
+    return Error(ErrorKind::kCorrupt,
+                 std::string(what) + ": " + ::cells::one_line(e.getDescription().cStr()));
   }
 }
 
@@ -43,7 +46,14 @@ class AlignedMessage {
       KJ_FAIL_REQUIRE("message size is not a multiple of 8 bytes", bytes.size());
     }
     std::memcpy(words_.begin(), bytes.data(), bytes.size());
-    reader_.emplace(words_.asPtr());
+    // Cap'n Proto's default traversal limit (8 Mi words) lets a small damaged record claim
+    // millions of zero-sized list elements, each decoded into a whole C++ value: fuzz_journal
+    // found a 681-byte generation that took a minute and gigabytes to decode. The decoders
+    // read each pointer a few times at most, so a limit proportional to the message refuses
+    // that amplification and no real record.
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = words_.size() * 8 + 1024;
+    reader_.emplace(words_.asPtr(), options);
   }
   template <typename T>
   typename T::Reader root() {

@@ -112,9 +112,16 @@ Result<bool> Txn::del(MDB_dbi dbi, std::string_view key) {
 
 Status Txn::commit() {
   CELLS_TRY(usable());
+  // The store's directory goes into the error: commit is where a full or read-only disk
+  // under the store shows (ENOSPC, EROFS), and the operator must learn which disk.
+  const char* dir = nullptr;
+  std::string what = "commit";
+  if (mdb_env_get_path(mdb_txn_env(txn_), &dir) == 0 && dir != nullptr) {
+    what += std::string(" to ") + dir;
+  }
   // mdb_txn_commit frees the txn whatever it returns.
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
-  if (rc != 0) return poison(from_lmdb(rc, "commit"));
+  if (rc != 0) return poison(from_lmdb(rc, what));
   return ok_status();
 }
 
