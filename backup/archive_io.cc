@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backup/sha256.h"
+#include "backup/writeback.h"
 #include "backup/zstd_reader.h"
 #include "base/syscall.h"
 
@@ -34,6 +35,10 @@ Error from_archive(struct archive* a, const std::string& what) {
   if (err == kArchiveErrnoFileFormat || err == kArchiveErrnoMisc || err == 0) {
     return Error(ErrorKind::kCorrupt, text);
   }
+  // libarchive often says only "Can't create 'x'": the errno is what tells a full or
+  // read-only disk (ENOSPC, EROFS) from a refused entry.
+  const std::string why = std::strerror(err);
+  if (text.find(why) == std::string::npos) text += ": " + why;
   return Error(ErrorKind::kSystem, text, err);
 }
 
@@ -364,7 +369,9 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
 
   std::optional<CwdGuard> cwd;
   ArchivePtr disk;
+  std::unique_ptr<EarlyWriteback> writeback;
   if (staging != nullptr) {
+    if (options.early_writeback) writeback = CELLS_TRY(EarlyWriteback::start(*staging));
     cwd.emplace(CELLS_TRY(CwdGuard::enter(*staging)));
     disk.reset(archive_write_disk_new());
     archive_write_disk_set_options(
@@ -425,7 +432,7 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
         archive_entry_set_hardlink(e, to.c_str());
       }
       if (archive_write_header(disk.get(), e) < ARCHIVE_WARN) {
-        return from_archive(disk.get(), path + ": extract '" + name + "'");
+        return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
       }
     }
     const void* buf = nullptr;
@@ -445,11 +452,16 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
                               " bytes (free space limit; decompression bomb?)");
       }
       if (disk && archive_write_data_block(disk.get(), buf, len, offset) < ARCHIVE_WARN) {
-        return from_archive(disk.get(), path + ": extract '" + name + "'");
+        return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
       }
     }
     if (disk && archive_write_finish_entry(disk.get()) < ARCHIVE_WARN) {
-      return from_archive(disk.get(), path + ": extract '" + name + "'");
+      return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
+    }
+    // Closed by libarchive now, its data complete: its writeback can start.
+    if (writeback && archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
+        archive_entry_hardlink(e) == nullptr) {
+      writeback->add(name);
     }
   }
   // Directory modes and times are applied at close (after their contents were written).

@@ -50,6 +50,9 @@ struct ReadOptions {
   uint64_t max_bytes = 0;  // extraction refuses to write more file data than this (0 = no limit)
   uint64_t progress_total = 0;
   ProgressFn progress;  // bytes = compressed bytes read from the archive
+  // Extraction only: start each finished file's writeback on a helper thread (EarlyWriteback),
+  // for a caller that makes the tree durable afterwards anyway.
+  bool early_writeback = false;
 };
 
 struct ReadStats {

@@ -3,24 +3,24 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "backup/tree_remove.h"
 #include "base/files.h"
 #include "base/syscall.h"
 
 namespace cells::backup {
 namespace {
-
-namespace fs = std::filesystem;
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -30,13 +30,6 @@ bool exists(const std::string& path) {
 std::string parent_of(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-Status remove_tree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);  // does not follow symlinks
-  if (ec) return Error::sys(ec.value(), "remove " + path);
-  return ok_status();
 }
 
 Status unlink_durably(const std::string& path) {
@@ -152,9 +145,14 @@ Result<CreateResult> Backups::create(Kind kind, const std::string& name,
   std::string final_path = dir + "/" + an.file();
   std::string partial = final_path + std::string(kPartialSuffix);
 
-  // Step 2: the intent names the file, so recovery knows which partial file is whose.
+  // Step 2: the intent names the file, so recovery knows which partial file is whose, and the
+  // cgroups about to be frozen, so recovery thaws them if this process is killed meanwhile.
   ArchiveRecord rec{kind, name, an.file(), 0, "", options.source_generation, 0, 0};
-  CELLS_TRY(op.append({"backup.create", target, store::Phase::kIntent, "", encode_record(rec)}));
+  std::string to_freeze;
+  if (!options.no_freeze) {
+    for (const auto& cg : options.freeze_cgroups) to_freeze += cg + "\n";
+  }
+  CELLS_TRY(op.append({"backup.create", target, store::Phase::kIntent, to_freeze, encode_record(rec)}));
 
   auto attempt = [&]() -> Result<CreateResult> {
     // Step 3: the partial file; O_EXCL because a leftover would have been removed by recover().
@@ -176,7 +174,9 @@ Result<CreateResult> Backups::create(Kind kind, const std::string& name,
     wo.on_source_read = [&] {
       if (frozen) frozen->thaw();
     };
-    WriteStats ws = CELLS_TRY_CTX(write_tree(source_dir, fd.get(), wo), "backup " + name);
+    // The archive's path in the error: a full or read-only backup disk must be findable.
+    WriteStats ws =
+        CELLS_TRY_CTX(write_tree(source_dir, fd.get(), wo), "backup " + name + " to " + final_path);
     if (frozen) frozen->thaw();
 
     // Step 5: durable before visible: fsync the data, then rename, then fsync the directory.
@@ -301,7 +301,10 @@ Result<RestoreResult> Backups::restore(Kind kind, const std::string& name,
       op.append({"backup.restore", target, store::Phase::kIntent, "",
                  json_text({{"archive", r.path}, {"staging", staging}, {"target", target_dir}})}));
 
+  using Clock = std::chrono::steady_clock;
+  RestoreResult::Spans spans;
   auto attempt = [&]() -> Result<RestoreResult> {
+    auto t0 = Clock::now();
     // Step 2: a fresh staging directory beside the target (same filesystem, so the swap is
     // one rename).
     CELLS_SYSCALL(::mkdir(staging.c_str(), 0700), "mkdir " + staging);
@@ -316,6 +319,9 @@ Result<RestoreResult> Backups::restore(Kind kind, const std::string& name,
     ro.max_bytes = options.max_bytes > 0 ? std::min(options.max_bytes, free_bytes) : free_bytes;
     ro.progress = options.progress;
     ro.progress_total = r.record ? r.record->size : 0;
+    // The syncfs of step 5 would otherwise write the whole tree after extraction ends; started
+    // per file, the disk writes while later members are still being decompressed.
+    ro.early_writeback = true;
     ReadStats rs = CELLS_TRY_CTX(extract_archive(r.path, staging, ro), "restore");
 
     // Step 4: the checksum covers the file as recorded; a mismatch means it changed since.
@@ -324,12 +330,16 @@ Result<RestoreResult> Backups::restore(Kind kind, const std::string& name,
                                             " was modified after it was recorded (sha256 " +
                                             rs.sha256 + ", journal says " + r.record->sha256 + ")");
     }
+    auto t1 = Clock::now();
+    spans.extract = t1 - t0;
     // Step 5: the new tree is on disk before any name points at it.
     {
       Fd sfd = CELLS_SYSCALL_FD(::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                                 "open " + staging);
       CELLS_SYSCALL(::syncfs(sfd.get()), "syncfs " + staging);
     }
+    auto t2 = Clock::now();
+    spans.sync = t2 - t1;
     // Step 6: swap. After RENAME_EXCHANGE the staging name holds the old content.
     if (target_exists) {
       CELLS_SYSCALL(
@@ -341,19 +351,57 @@ Result<RestoreResult> Backups::restore(Kind kind, const std::string& name,
           "rename " + staging + " to " + target_dir);
     }
     CELLS_TRY(fsync_parent_dir(target_dir));
-    return RestoreResult{rs.entries, rs.data_bytes, r.path};
+    spans.swap = Clock::now() - t2;
+    return RestoreResult{rs.entries, rs.data_bytes, r.path, {}};
   };
   auto done = attempt();
-  // Step 7: the staging name holds either the rejected new tree or the old content: both go.
-  Status cleaned = remove_tree(staging);
+  // Step 7: the staging name holds either the rejected new tree or the old content: both go,
+  // the old content in the background when asked (moved to the trash first, so that a crash
+  // before the done record leaves it where recover() looks).
+  auto t3 = Clock::now();
+  std::optional<std::string> trashed;
+  if (done && options.background_cleanup) trashed = move_to_trash(staging, op.id());
+  Status cleaned = trashed ? ok_status() : remove_tree(staging);
+  if (!cleaned) {
+    // The staging tree could not go (the disk turned read-only, say). Journaling `failed` would
+    // close the intent that names it, and nothing would ever remove it: leave the intent open,
+    // exactly as a crash here would, so the next operation's recover() removes it once it can.
+    return done ? std::move(cleaned).error() : std::move(done).error();
+  }
   if (!done) return fail(op, "backup.restore", target, std::move(done).error());
-  if (!cleaned) return fail(op, "backup.restore", target, std::move(cleaned).error());
   CELLS_TRY(op.append({"backup.restore", target, store::Phase::kDone, "",
                        json_text({{"archive", r.path},
                                   {"target", target_dir},
                                   {"entries", done->entries},
                                   {"bytes", done->data_bytes}})}));
+  if (trashed) remove_in_background(*trashed);
+  spans.cleanup = Clock::now() - t3;
+  done->spans = spans;
   return done;
+}
+
+std::string Backups::trash_dir() const { return paths_.lib_dir() + "/backup-trash"; }
+
+std::optional<std::string> Backups::move_to_trash(const std::string& dir, uint64_t op_id) {
+  // Any failure (another filesystem: EXDEV) just means the caller removes DIR itself.
+  if (!make_dirs(trash_dir(), 0700)) return std::nullopt;
+  std::string to = trash_dir() + "/" + std::to_string(op_id);
+  if (::renameat2(AT_FDCWD, dir.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+    return std::nullopt;
+  }
+  // The rename is durable before the done record, which leaves no open intent to find DIR by.
+  (void)fsync_parent_dir(to);
+  return to;
+}
+
+void Backups::remove_in_background(const std::string& trashed) {
+  // The remover holds this flock until it is done; recover() skips a locked entry.
+  // Without a remover the tree stays in the trash for the next recover(); the restore itself
+  // succeeded, so that is not an error of it.
+  Fd lock(::open(trashed.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (lock.valid() && ::flock(lock.get(), LOCK_EX) == 0) {
+    (void)remove_tree_detached(trashed, lock.get());
+  }
 }
 
 Status Backups::remove(Kind kind, const std::string& archive) {
@@ -408,6 +456,13 @@ Result<RecoveryReport> Backups::recover_locked(store::Operation& op) {
         report.removed.push_back(staging);
       }
     } else if (e.kind == "backup.create") {
+      // Killed while the cells were frozen: they would stay frozen forever.
+      std::vector<std::string> frozen;
+      std::istringstream lines(e.before);
+      for (std::string cg; std::getline(lines, cg);) {
+        if (!cg.empty()) frozen.push_back(cg);
+      }
+      CgroupFreeze::thaw_left(frozen);
       auto rec = decode_record(e.after);
       if (!rec) continue;
       std::string final_path = kind_dir(paths_, rec->kind) + "/" + rec->file;
@@ -429,6 +484,22 @@ Result<RecoveryReport> Backups::recover_locked(store::Operation& op) {
                              store::Phase::kDone, "", encode_record(*rec)}));
         report.recorded.push_back(final_path);
       }
+    }
+  }
+  // Replaced trees of finished restores whose remover is gone (crashed, killed, never
+  // started); one whose remover still runs holds its flock and is left to it.
+  if (DIR* t = ::opendir(trash_dir().c_str())) {
+    std::vector<std::string> names;
+    while (struct dirent* de = ::readdir(t)) {
+      if (de->d_name[0] != '.') names.emplace_back(de->d_name);
+    }
+    ::closedir(t);
+    for (const auto& n : names) {
+      std::string p = trash_dir() + "/" + n;
+      Fd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+      CELLS_TRY(remove_tree(p));
+      report.removed.push_back(p);
     }
   }
   // Partial archives are stale whether or not their intent made it to the journal.

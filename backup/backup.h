@@ -61,12 +61,21 @@ struct RestoreOptions {
   // Cells that use the target: restore is refused while any of them has processes.
   std::vector<std::string> in_use_cgroups;
   ProgressFn progress;
+  // Remove the replaced tree in a detached process instead of before returning: the swap is
+  // done and durable either way; the old tree waits in <lib>/backup-trash/<op id> (same
+  // filesystem, else it is removed here) and recover() removes whatever a crash left there.
+  bool background_cleanup = false;
 };
 
 struct RestoreResult {
   uint64_t entries = 0;
   uint64_t data_bytes = 0;
   std::string archive_path;
+  // Where the time went (wall clock): extraction with the checksum, the syncfs that makes the
+  // new tree durable, the swap with its directory fsync, and removing the old tree.
+  struct Spans {
+    std::chrono::nanoseconds extract{0}, sync{0}, swap{0}, cleanup{0};
+  } spans;
 };
 
 struct RecoveryReport {
@@ -122,6 +131,11 @@ class Backups {
   Result<Resolved> resolve(Kind kind, const std::string& archive) const;
   Result<std::optional<ArchiveRecord>> find_record(const std::string& file) const;
   Result<RecoveryReport> recover_locked(store::Operation& op);
+  // Where restores leave replaced trees for their background removal.
+  std::string trash_dir() const;
+  // DIR renamed into the trash as <op_id>, or nullopt when that cannot be done.
+  std::optional<std::string> move_to_trash(const std::string& dir, uint64_t op_id);
+  void remove_in_background(const std::string& trashed);
 
   Paths paths_;
   store::Store store_;

@@ -100,6 +100,10 @@ CgroupFreeze& CgroupFreeze::operator=(CgroupFreeze&& other) noexcept {
   return *this;
 }
 
+void CgroupFreeze::thaw_left(const std::vector<std::string>& cgroups) {
+  for (const std::string& cg : cgroups) (void)write_freeze(cg, "0");
+}
+
 std::chrono::nanoseconds CgroupFreeze::thaw() {
   if (frozen_.empty()) return frozen_for_;
   for (const std::string& cg : frozen_) (void)write_freeze(cg, "0");

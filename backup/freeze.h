@@ -34,6 +34,10 @@ class CgroupFreeze {
 
   std::chrono::nanoseconds frozen_for() const { return frozen_for_; }
 
+  // Recovery: thaws CGROUPS that a backup killed while it held them frozen left behind (its
+  // destructor never ran). Cgroups that are gone are skipped.
+  static void thaw_left(const std::vector<std::string>& cgroups);
+
  private:
   CgroupFreeze() = default;
   std::vector<std::string> frozen_;  // cgroup directories written with 1, not yet thawed

@@ -4,7 +4,13 @@
 // plus the two ways of compressing inside backup/ (libzstd with nbWorkers vs libarchive's zstd
 // filter with threads). Not a test: see run.sh and docs/PERFORMANCE.md "## Backup and restore".
 //
-//   backup_bench WORKDIR SIZE_MIB REPS
+//   backup_bench WORKDIR SIZE_MIB REPS [RAW_TSV]
+//
+// With RAW_TSV (tools/bench), restic and borg join as peers when they are installed (a fresh,
+// unencrypted-by-password-file repository per repetition, so neither deduplicates against an
+// earlier repetition; zstd level 3 for borg, restic's default "auto" compression), the
+// extraction-only and compressor rows are left out to save time at 1 GiB, and every sample is
+// written as "series<TAB>seconds<TAB>data MiB".
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -78,6 +84,10 @@ void sh(const std::string& cmd) {
   }
 }
 
+bool on_path(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
 void drop_caches() {
   ::sync();
 }
@@ -102,13 +112,19 @@ void print(const char* what, const std::vector<double>& ours, const std::vector<
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: backup_bench WORKDIR SIZE_MIB REPS\n");
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: backup_bench WORKDIR SIZE_MIB REPS [RAW_TSV]\n");
     return 2;
   }
   std::string work = argv[1];
   uint64_t mib = std::stoull(argv[2]);
   int reps = std::stoi(argv[3]);
+  const bool suite = argc == 5;
+  const bool restic = suite && on_path("restic"), borg = suite && on_path("borg");
+  // restic wants a password even for a throw-away repository; borg runs without encryption.
+  ::setenv("RESTIC_PASSWORD", "cells-bench", 1);
+  ::setenv("BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK", "yes", 1);
+  ::setenv("BORG_RELOCATED_REPO_ACCESS_IS_OK", "yes", 1);
   fs::remove_all(work);
   fs::create_directories(work);
   std::string src = work + "/src";
@@ -130,7 +146,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<double> ours_b, peer_b, peer_b_durable, ours_r, peer_r, lz, la, extract_only,
-      peer_durable;
+      peer_durable, restic_b, restic_r, borg_b, borg_r;
+  std::vector<double> spans[4];  // restore: extract, syncfs, swap, remove old tree
+  std::vector<double> trash_wait;  // after a restore returned: until the old tree is gone
+  const std::string trash = paths.lib_dir() + "/backup-trash";
   std::string peer_file = work + "/peer.tar.zst";
   std::string last;
   uint64_t ours_size = 0, peer_size = 0;
@@ -165,9 +184,20 @@ int main(int argc, char** argv) {
     std::string peer_dir = work + "/peer-out";
     auto restore_ours = [&] {
       drop_caches();
+      RestoreOptions ro;
+      ro.background_cleanup = true;  // as cellmgr restores
       ours_r.push_back(seconds([&] {
-        auto r = b->restore(Kind::kVolume, "bench", last, target, {});
+        auto r = b->restore(Kind::kVolume, "bench", last, target, ro);
         if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+        spans[0].push_back(std::chrono::duration<double>(r->spans.extract).count());
+        spans[1].push_back(std::chrono::duration<double>(r->spans.sync).count());
+        spans[2].push_back(std::chrono::duration<double>(r->spans.swap).count());
+        spans[3].push_back(std::chrono::duration<double>(r->spans.cleanup).count());
+      }));
+      // Not timed: the old tree's removal finishes before the next measurement, so it never
+      // competes with the peer for the disk. Its own time is reported separately.
+      trash_wait.push_back(seconds([&] {
+        while (fs::exists(trash) && !fs::is_empty(trash)) ::usleep(20 * 1000);
       }));
     };
     auto restore_peer = [&] {
@@ -182,16 +212,49 @@ int main(int argc, char** argv) {
     else
       restore_peer(), restore_ours();
 
+    // restic and borg, each into a repository of its own made fresh for this repetition.
+    if (restic) {
+      std::string repo = work + "/restic-repo", out = work + "/restic-out";
+      fs::remove_all(repo);
+      fs::remove_all(out);
+      sh("restic -q -r " + repo + " init >/dev/null");
+      drop_caches();
+      restic_b.push_back(
+          seconds([&] { sh("restic -q -r " + repo + " backup " + src + " >/dev/null"); }));
+      drop_caches();
+      restic_r.push_back(seconds([&] {
+        sh("restic -q -r " + repo + " restore latest --target " + out + " >/dev/null");
+      }));
+      fs::remove_all(repo);
+      fs::remove_all(out);
+    }
+    if (borg) {
+      std::string repo = work + "/borg-repo", out = work + "/borg-out";
+      fs::remove_all(repo);
+      fs::remove_all(out);
+      fs::create_directories(out);
+      sh("borg init -e none " + repo);
+      drop_caches();
+      borg_b.push_back(seconds([&] {
+        sh("cd " + src + " && borg create --compression zstd,3 " + repo + "::bench .");
+      }));
+      drop_caches();
+      borg_r.push_back(seconds([&] { sh("cd " + out + " && borg extract " + repo + "::bench"); }));
+      fs::remove_all(repo);
+      fs::remove_all(out);
+    }
     // Extraction alone (what the peer does): extract_archive into a fresh directory, no
     // journal, no syncfs, no swap, no removal of the old tree.
-    std::string fresh = work + "/extract-only";
-    fs::remove_all(fresh);
-    fs::create_directories(fresh);
-    drop_caches();
-    extract_only.push_back(seconds([&] {
-      auto r = extract_archive(paths.backups_dir() + "/volumes/" + last, fresh, {});
-      if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
-    }));
+    if (!suite) {
+      std::string fresh = work + "/extract-only";
+      fs::remove_all(fresh);
+      fs::create_directories(fresh);
+      drop_caches();
+      extract_only.push_back(seconds([&] {
+        auto r = extract_archive(paths.backups_dir() + "/volumes/" + last, fresh, {});
+        if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+      }));
+    }
     // The peer with the same guarantees as a cells restore: durable, and replacing the old tree.
     fs::remove_all(peer_dir + ".new");
     fs::create_directories(peer_dir + ".new");
@@ -203,6 +266,7 @@ int main(int argc, char** argv) {
 
     // The two compressors inside backup/, same tree walk, to a file, fsynced.
     for (bool use_la : {i % 2 == 0, i % 2 != 0}) {
+      if (suite) break;
       std::string out = work + "/compressor.tar.zst";
       int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       WriteOptions wo;
@@ -220,19 +284,61 @@ int main(int argc, char** argv) {
     for (size_t k = 1; list && k < list->size(); ++k)
       (void)b->remove(Kind::kVolume, (*list)[k].name.file());
   }
+  if (suite) {
+    FILE* raw = std::fopen(argv[4], "w");
+    if (!raw) {
+      std::fprintf(stderr, "cannot write %s\n", argv[4]);
+      return 1;
+    }
+    auto put = [&](const char* series, const std::vector<double>& v) {
+      for (double t : v) std::fprintf(raw, "%s\t%.4f\t%.1f\n", series, t, data_mib);
+    };
+    put("cells-backup", ours_b);
+    put("tar|zstd-backup", peer_b);
+    put("tar|zstd+sync-backup", peer_b_durable);
+    put("restic-backup", restic_b);
+    put("borg-backup", borg_b);
+    put("cells-restore", ours_r);
+    put("zstd|tar-restore", peer_r);
+    put("zstd|tar+sync+swap-restore", peer_durable);
+    put("restic-restore", restic_r);
+    put("borg-restore", borg_r);
+    std::fclose(raw);
+  }
   std::printf("archive sizes: cells %.1f MiB, tar|zstd %.1f MiB\n", ours_size / 1048576.0,
               peer_size / 1048576.0);
   std::printf("| | cells | peer | speedup (peer/cells) |\n|---|---|---|---|\n");
   print("backup (cells: journaled, frozen set empty, fsync + rename)", ours_b, peer_b, data_mib);
   print("backup vs the peer with the same guarantees (tar | zstd; sync -f)", ours_b, peer_b_durable,
         data_mib);
-  print("restore (cells: journaled, staged, syncfs, swap, old tree removed)", ours_r, peer_r,
+  print("restore (cells: journaled, staged, syncfs, swap; old tree removed in the background)", ours_r, peer_r,
         data_mib);
+  if (suite) {
+    print("restore vs the peer with the same guarantees (tar -x; sync -f; rm -rf old; mv)",
+          ours_r, peer_durable, data_mib);
+    if (restic) print("backup vs restic", ours_b, restic_b, data_mib);
+    if (restic) print("restore vs restic", ours_r, restic_r, data_mib);
+    if (borg) print("backup vs borg", ours_b, borg_b, data_mib);
+    if (borg) print("restore vs borg", ours_r, borg_r, data_mib);
+    fs::remove_all(work);
+    return 0;
+  }
   print("extraction only (extract_archive into a fresh dir) vs the plain peer", extract_only,
         peer_r, data_mib);
   print("restore vs the peer with the same guarantees (tar -x; sync -f; rm -rf old; mv)", ours_r,
         peer_durable, data_mib);
   print("compressor: libzstd nbWorkers (cells) vs libarchive zstd filter (peer)", lz, la, data_mib);
+  std::printf("\nrestore spans, median (min-max):");
+  const char* span_names[] = {"extract", "syncfs", "swap", "hand-off of the old tree"};
+  for (int k = 0; k < 4; ++k) {
+    Stats st = stats(spans[k]);
+    std::printf(" %s %.2f s (%.2f-%.2f);", span_names[k], st.median, st.min, st.max);
+  }
+  Stats tw = stats(trash_wait);
+  std::printf(" background removal of the old tree after return %.2f s (%.2f-%.2f)", tw.median,
+              tw.min, tw.max);
+  Stats rb = stats(ours_b), rr = stats(ours_r);
+  std::printf("\nrestore/backup time (cells): %.2f\n", rr.median / rb.median);
   fs::remove_all(work);
   return 0;
 }

@@ -231,6 +231,7 @@ int run_restore(const Context& ctx, Kind kind, const BackupOptions& o) {
     backup::RestoreOptions ro;
     ro.in_use_cgroups = engine::backup_subject(paths, kind, o.name).value_or(subject).cgroups;
     ro.progress = bar.callback();
+    ro.background_cleanup = true;  // the replaced tree goes after we return (backup/README.md)
     auto r = b.restore(kind, o.name, archive, subject.data_dir, ro);
     bar.done();
     if (!r) return std::move(r).error();

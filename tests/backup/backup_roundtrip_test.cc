@@ -4,6 +4,7 @@
 #include "backup/backup.h"
 
 #include <gtest/gtest.h>
+#include <sys/file.h>
 
 #include "tests/backup/harness.h"
 
@@ -140,6 +141,59 @@ TEST_F(RoundTrip, RestoreCreatesAMissingTarget) {
   auto r = backups_->restore(Kind::kVolume, "data", made->record.file, root_ / "fresh", {});
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(snapshot(root_ / "fresh"), snapshot(root_ / "src"));
+}
+
+TEST_F(RoundTrip, BackgroundCleanupReturnsWithTheNewTreeAndRemovesTheOldOneAfter) {
+  auto made = backups_->create(Kind::kVolume, "data", root_ / "src", {});
+  ASSERT_TRUE(made.ok()) << made.error().message();
+  std::string target = root_ / "target";
+  for (int d = 0; d < 20; ++d) {
+    fs::create_directories(target + "/old" + std::to_string(d));
+    for (int f = 0; f < 50; ++f) {
+      testing::write_text(target + "/old" + std::to_string(d) + "/f" + std::to_string(f), "old");
+    }
+  }
+  RestoreOptions ro;
+  ro.background_cleanup = true;
+  auto r = backups_->restore(Kind::kVolume, "data", made->record.file, target, ro);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_EQ(snapshot(target), snapshot(root_ / "src"));
+  EXPECT_GT(r->spans.extract.count(), 0);
+  for (const auto& e : fs::directory_iterator(root_.path)) {
+    EXPECT_EQ(e.path().filename().string().find("target.restore-"), std::string::npos) << e.path();
+  }
+  // The remover holds no descriptor of ours: the store's writer lock is free right away, so
+  // the next operation runs while the old tree may still be going.
+  auto next = backups_->create(Kind::kVolume, "data", root_ / "src", {});
+  ASSERT_TRUE(next.ok()) << next.error().message();
+  const std::string trash = paths_.lib_dir() + "/backup-trash";
+  bool empty = false;
+  for (int i = 0; i < 400 && !empty; ++i) {
+    empty = fs::is_empty(trash);
+    if (!empty) ::usleep(50 * 1000);
+  }
+  EXPECT_TRUE(empty) << "the old tree is still in " << trash;
+}
+
+TEST_F(RoundTrip, RecoverRemovesTrashNobodyHoldsAndLeavesAHeldOne) {
+  const std::string trash = paths_.lib_dir() + "/backup-trash";
+  fs::create_directories(trash + "/98/sub");
+  fs::create_directories(trash + "/99/sub");
+  testing::write_text(trash + "/99/sub/f", "left by a killed remover");
+  // 98 is held the way a running remover holds it.
+  int held = ::open((trash + "/98").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX), 0);
+  auto rep = backups_->recover();
+  ASSERT_TRUE(rep.ok()) << rep.error().message();
+  EXPECT_EQ(rep->removed, std::vector<std::string>{trash + "/99"});
+  EXPECT_FALSE(fs::exists(trash + "/99"));
+  EXPECT_TRUE(fs::exists(trash + "/98/sub"));
+  ::close(held);
+  rep = backups_->recover();
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->removed, std::vector<std::string>{trash + "/98"});
+  EXPECT_TRUE(fs::is_empty(trash));
 }
 
 }  // namespace
