@@ -1,9 +1,16 @@
 #include "engine/backups.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <sstream>
 
+#include "base/fd.h"
+#include "base/files.h"
+#include "base/syscall.h"
 #include "engine/controlplane.h"
 #include "engine/rootfs_build.h"
 #include "engine/volumes.h"
@@ -69,6 +76,75 @@ uint64_t current_generation(const Paths& paths) {
   return st->current_generation().value_or(0);
 }
 
+namespace {
+
+// The restore.stopped marker, opened and flock'ed (LOCK_NB: kBusy while another process holds
+// it). A holder unlinks it before closing, so a lock taken on an inode that is no longer the
+// path's is dropped and the path opened again.
+Result<Fd> lock_marker(const std::string& path) {
+  for (;;) {
+    Fd fd = CELLS_SYSCALL_FD(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644), "open " + path);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) return Error(ErrorKind::kBusy, "a restore --stop is running (" + path + ")");
+      return Error::sys(errno, "flock " + path);
+    }
+    struct stat held, now;
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino) {
+      return fd;
+    }
+  }
+}
+
+// Holds the marker naming the stopped cells; removes it when the restore is over.
+class StoppedMarker {
+ public:
+  static Result<StoppedMarker> write(const std::string& path, const std::vector<std::string>& cells) {
+    StoppedMarker m;
+    m.path_ = path;
+    m.fd_ = CELLS_TRY(lock_marker(path));
+    std::string text;
+    for (const auto& c : cells) text += c + "\n";
+    CELLS_SYSCALL(::ftruncate(m.fd_.get(), 0), "truncate " + path);
+    CELLS_SYSCALL(::pwrite(m.fd_.get(), text.data(), text.size(), 0), "write " + path);
+    CELLS_SYSCALL(::fsync(m.fd_.get()), "fsync " + path);
+    return m;
+  }
+  StoppedMarker(StoppedMarker&&) = default;
+  StoppedMarker& operator=(StoppedMarker&&) = default;
+  ~StoppedMarker() {
+    if (fd_.valid()) (void)::unlink(path_.c_str());  // before the lock goes with the fd
+  }
+
+ private:
+  StoppedMarker() = default;
+  std::string path_;
+  Fd fd_;
+};
+
+}  // namespace
+
+std::string restore_stopped_path(const Paths& paths) { return paths.lib_dir() + "/restore.stopped"; }
+
+Status restart_cells_left_stopped(const Paths& paths, const LifecycleConfig& cfg) {
+  const std::string path = restore_stopped_path(paths);
+  if (!exists(path)) return ok_status();
+  auto fd = lock_marker(path);
+  if (!fd && fd.error().kind() == ErrorKind::kBusy) return ok_status();  // a live restore
+  if (!fd) return std::move(fd).error();
+  auto text = CELLS_TRY(read_file(path));
+  DesiredSet set = load_desired(paths.etc_dir());
+  std::vector<std::string> names;
+  std::istringstream in(text);
+  for (std::string n; std::getline(in, n);) {
+    if (std::any_of(set.cells.begin(), set.cells.end(), [&](const CellManifest& c) { return c.name == n; })) {
+      names.push_back(n);
+    }
+  }
+  if (!names.empty()) CELLS_TRY_CTX(start_cells(paths, names, cfg), "start cells a killed restore stopped");
+  CELLS_SYSCALL(::unlink(path.c_str()), "remove " + path);
+  return ok_status();
+}
+
 Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool stop,
                           const LifecycleConfig& cfg, const std::function<Status()>& restore) {
   if (subject.cells.empty()) return restore();
@@ -78,6 +154,8 @@ Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool
                                        " (pass --stop to stop them, restore and start them "
                                        "again); nothing changed");
   }
+  // The marker first, so a crash from here on leaves cells that recovery starts again.
+  auto marker = CELLS_TRY(StoppedMarker::write(restore_stopped_path(paths), subject.cells));
   // Stop first: the cells must hold no files of the data (and for an overlay, the overlay
   // mount must be gone) before the restore swaps the directory.
   auto stopped = stop_cells(paths, subject.cells, cfg);

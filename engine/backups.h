@@ -43,7 +43,17 @@ uint64_t current_generation(const Paths& paths);
 // them runs unless STOP; with STOP they are stopped, RESTORE runs, and they are started again
 // whether or not it succeeded (the old data is intact on failure, so the cells come back as they
 // were). An error of RESTORE wins over an error of the restart; both are in the message.
+// While the cells are stopped, <lib>/restore.stopped names them and is flock'ed by this
+// process, so a restore killed before it started them again is finished by recovery.
 Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool stop,
                           const LifecycleConfig& cfg, const std::function<Status()>& restore);
+
+// "<lib>/restore.stopped"
+std::string restore_stopped_path(const Paths& paths);
+
+// Recovery (recover.h): starts the cells a killed `restore --stop` left stopped (those with a
+// manifest; running ones are left alone), then removes the marker. A marker still locked by a
+// live restore is left alone.
+Status restart_cells_left_stopped(const Paths& paths, const LifecycleConfig& cfg);
 
 }  // namespace cells::engine

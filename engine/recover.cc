@@ -1,12 +1,16 @@
 #include "engine/recover.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "backup/backup.h"
 #include "base/files.h"
+#include "engine/backups.h"
 #include "engine/drift.h"
 #include "engine/snapshot.h"
+#include "engine/volumes.h"
 #include "kernel/cell.h"
 
 namespace cells::engine {
@@ -51,8 +55,29 @@ Status roll_back_cell(const Paths& paths, store::Store& st, store::Operation& op
 
 std::string inflight_path(const Paths& paths) { return paths.lib_dir() + "/apply.inflight"; }
 
-Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig& cfg,
-                                      const std::function<void(const std::string&)>& say) {
+namespace {
+
+// A backup or restore killed mid-way left partial archives, restore staging or frozen cells;
+// backup/ cleans them up (under the writer lock) when the journal shows one unfinished. The
+// read-only store is closed first: LMDB allows one open environment per process.
+Status recover_backups(const Paths& paths) {
+  {
+    auto st = store::Store::open(paths, store::OpenMode::kReadOnly);
+    if (!st) return st.error().kind() == ErrorKind::kNotFound ? ok_status() : Status(std::move(st).error());
+    auto open_ops = CELLS_TRY(st->incomplete_operations());
+    if (std::none_of(open_ops.begin(), open_ops.end(), [](const store::IncompleteOperation& o) {
+          return o.intent.kind == "backup.create" || o.intent.kind == "backup.restore";
+        })) {
+      return ok_status();
+    }
+  }
+  auto b = CELLS_TRY(backup::Backups::open(paths));
+  CELLS_TRY(b.recover());
+  return ok_status();
+}
+
+Result<std::vector<uint64_t>> recover_apply(const Paths& paths, const LifecycleConfig& cfg,
+                                            const std::function<void(const std::string&)>& say) {
   std::vector<uint64_t> done;
   auto marker = read_file(inflight_path(paths));
   if (!marker) return done;  // no apply was in flight
@@ -114,9 +139,14 @@ Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig&
     if (c.snapshot) {
       CELLS_TRY(roll_back_cell(paths, st, op, set, name, c.was_running, old, c.old_generation, cfg));
     } else {
-      // The layer was not touched; only the service goes back.
+      // The layer was not touched; only the service goes back, and the record names the old
+      // generation again (a start records the current one).
       CELLS_TRY(stop_if_up(name));
       if (c.was_running && old) CELLS_TRY(start_cell_in(st, op, paths, set, *old, cfg));
+      if (auto rec = CELLS_TRY(st.runtime(name)); rec && rec->applied_generation != c.old_generation) {
+        rec->applied_generation = c.old_generation;
+        CELLS_TRY(op.put_runtime(*rec));
+      }
       CELLS_TRY(op.append({"apply.cell", "cell/" + name, store::Phase::kCompensated, "",
                            std::to_string(c.old_generation)}));
     }
@@ -125,6 +155,21 @@ Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig&
   CELLS_TRY(op.append({"recover", "operation/" + ids, store::Phase::kCompensated, ids, ""}));
   CELLS_TRY(remove_tree(inflight_path(paths)));
   done.push_back(id);
+  return done;
+}
+
+}  // namespace
+
+Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig& cfg,
+                                      const std::function<void(const std::string&)>& say) {
+  // Step 1: an interrupted apply (it may stop and start cells).
+  auto done = CELLS_TRY(recover_apply(paths, cfg, say));
+  // Step 2: backup leftovers, so that data is wholly old or new before cells use it again.
+  CELLS_TRY(recover_backups(paths));
+  // Step 3: cells a killed `restore --stop` left stopped start again on that data.
+  CELLS_TRY(restart_cells_left_stopped(paths, cfg));
+  // Step 4: data of removed volumes whose removal was killed half-way.
+  CELLS_TRY(sweep_volume_tombstones(paths));
   return done;
 }
 

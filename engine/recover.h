@@ -32,7 +32,9 @@ Status roll_back_cell(const Paths& paths, store::Store& st, store::Operation& op
 // "<lib>/apply.inflight"
 std::string inflight_path(const Paths& paths);
 
-// Recovers an interrupted apply/rollback; returns the ids recovered. SAY gets one line per
+// Recovers an interrupted apply/rollback, then a killed backup or restore (partial archives,
+// staging, frozen cells: backup/), then starts cells a killed `restore --stop` left stopped
+// (engine/backups.h); returns the apply/rollback ids recovered. SAY gets one line per
 // cell. Nothing to do (or no store yet) is an empty list.
 Result<std::vector<uint64_t>> recover(const Paths& paths, const LifecycleConfig& cfg,
                                       const std::function<void(const std::string&)>& say);

@@ -1,8 +1,13 @@
 #include "engine/volumes.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -29,6 +34,34 @@ Result<bool> ensure_volume_dir(const Paths& paths, const VolumeManifest& v) {
   // chmod after mkdir: the umask must not weaken (or strengthen) the declared mode.
   CELLS_SYSCALL(::chmod(dir.c_str(), v.mode), "chmod " + dir);
   return created;
+}
+
+Status remove_volume_data(const Paths& paths, const std::string& name) {
+  const std::string dir = volume_dir(paths, name);
+  const std::string tomb = paths.volumes_dir() + "/." + name + ".removing-" + std::to_string(::getpid());
+  if (::rename(dir.c_str(), tomb.c_str()) != 0) {
+    if (errno == ENOENT) return ok_status();
+    return Error::sys(errno, "rename " + dir + " to " + tomb);
+  }
+  CELLS_TRY(fsync_parent_dir(tomb));  // the rename is the commit point: durable before deleting
+  return remove_tree(tomb);
+}
+
+Status sweep_volume_tombstones(const Paths& paths) {
+  std::vector<std::string> dead;
+  DIR* d = ::opendir(paths.volumes_dir().c_str());
+  if (d == nullptr) return ok_status();
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    auto at = n.rfind(".removing-");
+    if (n.empty() || n[0] != '.' || at == std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(n.c_str() + at + 10, nullptr, 10));
+    if (pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH)) continue;  // still removing it
+    dead.push_back(paths.volumes_dir() + "/" + n);
+  }
+  ::closedir(d);
+  for (const auto& t : dead) CELLS_TRY(remove_tree(t));
+  return ok_status();
 }
 
 std::vector<std::string> volume_users(const DesiredSet& set, const std::string& name) {

@@ -289,7 +289,23 @@ Result<std::vector<CellInfo>> Runtime::list() const {
 Status Runtime::destroy(std::string_view cid_or_name, bool force) {
   Registry registry(paths_);
   Fd lock = CELLS_TRY(registry.lock());
-  CellInfo info = CELLS_TRY(find(cid_or_name));
+  auto found = find(cid_or_name);
+  if (!found && found.error().kind() == ErrorKind::kNotFound &&
+      validate_cell_name(cid_or_name).ok() &&
+      CellCgroup::exists(paths_.cgroup_parent(), std::string(cid_or_name))) {
+    // A create killed between its cgroup and its registry record (found by tools/crashtest
+    // apply): the cgroup, whatever runs in it, and its BPF registration go.
+    const std::string ctx = "destroy unregistered cell " + std::string(cid_or_name);
+    CellCgroup cg = CELLS_TRY_CTX(CellCgroup::open(paths_.cgroup_parent(), std::string(cid_or_name)), ctx);
+    CELLS_TRY_CTX(kill_and_wait(cg), ctx);
+    // Its BPF registration (if it got that far) goes, or its ports would stay reserved.
+    BpfPolicy bpf = CELLS_TRY_CTX(BpfPolicy::ensure_loaded(paths_), ctx);
+    CELLS_TRY_CTX(bpf.forget_cgroup(cg.id()), ctx);
+    CELLS_TRY_CTX(cg.remove(), ctx);
+    (void)rmdir(paths_.cgroup_parent().c_str());
+    return ok_status();
+  }
+  CellInfo info = CELLS_TRY(std::move(found));
   const std::string ctx = "destroy cell " + info.name;
   CellCgroup cg = CELLS_TRY_CTX(CellCgroup::open(paths_.cgroup_parent(), info.name), ctx);
   auto pids = CELLS_TRY_CTX(cg.pids(), ctx);

@@ -1,6 +1,7 @@
 #include "store/writer_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -52,7 +53,10 @@ std::optional<LockOwner> WriterLock::read_owner(const std::string& dir) {
       else if (key == "pid") o.pid = std::stoi(val), ++fields;
       else if (key == "kind") o.kind = val, ++fields;
       else if (key == "target") o.target = val;
-      else if (key == "cmd") o.command_line = val;
+      else if (key == "cmd") {
+        o.command_line = val;
+        break;  // the last field; what follows is the tail of a longer, older record
+      }
     } catch (const std::exception&) {
       return std::nullopt;  // a half-written record: the holder is mid-update
     }
@@ -69,7 +73,14 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const LockOwner& 
   int op = LOCK_EX | (wait == Wait::kNo ? LOCK_NB : 0);
   if (detail::retry_eintr([&] { return ::flock(lock.fd_.get(), op); }) != 0) {
     if (errno != EWOULDBLOCK) return Error::sys(errno, "flock " + path);
+    // The holder writes its record just after it got the lock, so for a moment the file is
+    // empty or still names the previous holder (found by the 50-way parallel start test,
+    // tests/load). A record is believed once it is complete and its pid is alive.
     auto holder = read_owner(dir);
+    for (int i = 0; i < 1000 && (!holder || (::kill(holder->pid, 0) != 0 && errno == ESRCH)); ++i) {
+      ::usleep(2000);  // up to 2 s: on a loaded host the holder may wait that long for a CPU
+      holder = read_owner(dir);
+    }
     return Error(ErrorKind::kBusy,
                  "another operation is running: " +
                      (holder ? holder->describe() : std::string("holder unknown")) +
@@ -78,8 +89,9 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const LockOwner& 
   // The record is advisory (it only names the holder in errors), so it is not fsynced: after a
   // crash the flock is gone anyway and the next holder overwrites it.
   std::string rec = encode_owner(owner);
-  CELLS_SYSCALL(::ftruncate(lock.fd_.get(), 0), "truncate " + path);
+  // Written over the old record, then cut to length: the file never reads as empty.
   CELLS_SYSCALL(::pwrite(lock.fd_.get(), rec.data(), rec.size(), 0), "write " + path);
+  CELLS_SYSCALL(::ftruncate(lock.fd_.get(), static_cast<off_t>(rec.size())), "truncate " + path);
   return lock;
 }
 

@@ -118,7 +118,7 @@ int run_remove(const Context& ctx, const RemoveOptions& o) {
   }
   if (runtime) {
     for (const auto& n : names) {
-      if (auto s = engine::remove_tree(engine::volume_dir(*paths, n)); !s) return fail(s.error());
+      if (auto s = engine::remove_volume_data(*paths, n); !s) return fail(s.error());
       std::printf("Removed data of volume %s\n", n.c_str());
     }
   }
