@@ -321,9 +321,13 @@ Status Runtime::destroy(std::string_view cid_or_name, bool force) {
   CELLS_TRY_CTX(kill_and_wait(cg), ctx);
   // Only a pid seen in the cgroup above is surely still init (unreaped pids are not reused).
   if (init_alive) reap_if_child(info.init_pid);
-  CELLS_TRY_CTX(cg.remove(), ctx);
+  // BPF forgets the cell before its (now empty) cgroup goes. A destroy killed between the
+  // two then leaves a registry record naming a live cgroup, which the next destroy finishes;
+  // in the other order list() dropped the record of the vanished cgroup and the registration
+  // kept the cell's ports reserved for good (found by tools/crashtest apply 100, kill 41).
   BpfPolicy bpf = CELLS_TRY_CTX(BpfPolicy::ensure_loaded(paths_), ctx);
   CELLS_TRY_CTX(bpf.unregister_cell(info.cgroup_id, info.cid), ctx);
+  CELLS_TRY_CTX(cg.remove(), ctx);
   CELLS_TRY_CTX(registry.remove(info.name), ctx);
   // telemetry: a destroyed cell leaves list/stats (its cid is never reused).
   if (auto snapshot = SnapshotFile::open_rw(paths_); snapshot.ok()) (void)snapshot->clear(info.cid);
