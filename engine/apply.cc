@@ -203,6 +203,7 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   }
   auto order = CELLS_TRY(dependency_order(l.set.cells));
   auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+  GenerationCache generations(st);
   std::vector<CellPlan> out;
   for (const auto& name : order) {
     if (!opts.names.empty() && std::find(opts.names.begin(), opts.names.end(), name) == opts.names.end()) continue;
@@ -213,7 +214,7 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
     for (const auto& x : l.state.plans) {
       if (x.cell == name) want = x;
     }
-    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want));
+    p.drift = CELLS_TRY(cell_drift(rt, st, generations, *p.m, want));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();
     if (!p.drift.running) {

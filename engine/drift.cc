@@ -54,14 +54,33 @@ Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& s
   return std::optional<CellManifest>();
 }
 
+Result<const GenerationCache::Entry*> GenerationCache::get(uint64_t gen) {
+  auto it = by_number_.find(gen);
+  if (it != by_number_.end()) return &it->second;
+  Entry e;
+  if (gen != 0) e.generation = CELLS_TRY(st_.generation(gen));
+  if (e.generation) {
+    const auto& cells = e.generation->desired.cells;
+    for (size_t i = 0; i < cells.size(); ++i) e.cell_index.emplace(cells[i].name, i);
+    const auto& plans = e.generation->desired.plans;
+    for (size_t i = 0; i < plans.size(); ++i) e.plan_index[plans[i].cell] = i;  // last wins
+  }
+  return &by_number_.emplace(gen, std::move(e)).first->second;
+}
+
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
-                             const CellManifest& want,
+                             GenerationCache& cache, const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan) {
   CellDrift d;
   d.running = bool(rt.find(want.name));
   auto rec = CELLS_TRY(st.runtime(want.name));
   if (rec) d.applied_generation = rec->applied_generation;
-  d.applied = CELLS_TRY(manifest_in_generation(st, d.applied_generation, want.name));
+  const GenerationCache::Entry* applied = CELLS_TRY(cache.get(d.applied_generation));
+  if (auto c = applied->cell_index.find(want.name); c != applied->cell_index.end()) {
+    const auto& text = applied->generation->desired.cells[c->second].manifest_text;
+    d.applied = CELLS_TRY_CTX(parse_cell(want.name + ".cell", text),
+                              "generation " + std::to_string(d.applied_generation));
+  }
   if (d.running) {
     if (d.applied) {
       d.service_fields = service_diff(*d.applied, want);
@@ -74,12 +93,8 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
   }
   // The plan last applied: the applied generation's plan for this cell.
   std::optional<store::ApplyPlan> had;
-  if (d.applied_generation != 0) {
-    if (auto g = CELLS_TRY(st.generation(d.applied_generation)); g) {
-      for (const auto& p : g->desired.plans) {
-        if (p.cell == want.name) had = p;
-      }
-    }
+  if (auto p = applied->plan_index.find(want.name); p != applied->plan_index.end()) {
+    had = applied->generation->desired.plans[p->second];
   }
   d.plan = had != want_plan;
   return d;
