@@ -10,6 +10,7 @@
 #include "engine/reads.h"
 #include "engine/rootfs_build.h"
 #include "kernel/bpf_policy.h"
+#include "kernel/cell.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -123,6 +124,14 @@ Result<std::vector<std::string>> reset_runtime(const Paths& paths, bool cells, b
       CELLS_TRY(unmount_cell_root(paths, n));
       CELLS_TRY(remove_tree(paths.cells_dir() + "/" + n));
       done.push_back("removed runtime state of cell " + n);
+    }
+    // With no cell left in the kernel layer, the instance's BPF programs guard nothing: unpin
+    // them so a reset root leaves no kernel object behind (the next create loads them again).
+    // A cell made by a bare `cellctl create` still needs them, so they stay while one exists.
+    auto runtime = CELLS_TRY(kernel::Runtime::open(paths));
+    if (CELLS_TRY(runtime.list()).empty() && exists(paths.bpf_pin_dir())) {
+      CELLS_TRY(kernel::BpfPolicy::unload(paths));
+      done.push_back("unloaded the cell BPF programs");
     }
   }
   if (volumes) {

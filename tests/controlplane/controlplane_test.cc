@@ -102,6 +102,18 @@ TEST_F(ControlPlane, HttpdCellServesFromVolumeAndStopsClean) {
   EXPECT_NE(host({"curl", "-sf", "--max-time", "1", "http://127.0.0.1:" + port + "/"}).status, 0);
   Outcome after = cellmgr({"cell", "list", "-T", "-H", "-o", "name,state,running"});
   EXPECT_EQ(after.out, "mysite-edge-httpd\tmanaged\t0\n");
+
+  // A reset of the cells' state leaves no kernel object of this root behind: with no cell
+  // left, the BPF pins go too, and the next start loads them again.
+  ASSERT_EQ(::stat(paths_->bpf_pin_dir().c_str(), &st), 0);
+  Outcome reset = cellmgr({"system", "reset", "--cells", "--yes"});
+  ASSERT_EQ(reset.status, 0) << reset.err;
+  EXPECT_THAT(reset.out, HasSubstr("unloaded the cell BPF programs"));
+  EXPECT_NE(::stat(paths_->bpf_pin_dir().c_str(), &st), 0);
+  Outcome again = cellmgr({"cell", "start", "mysite-edge-httpd"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(::stat(paths_->bpf_pin_dir().c_str(), &st), 0);
+  ASSERT_EQ(cellmgr({"cell", "stop", "mysite-edge-httpd"}).status, 0);
 }
 
 TEST_F(ControlPlane, SharedVolumeIsWritableInOneCellAndReadOnlyInTheOther) {
