@@ -45,7 +45,9 @@ class TableReader {
               const std::string& reason) const {
     std::string msg = file_;
     if (where.begin.line > 0) msg += ":" + std::to_string(where.begin.line);
-    msg += ": key '" + prefix_ + std::string(key) + "': " + reason;
+    // REASON may quote the value it refuses, and a TOML string may hold a newline: the
+    // error stays one line whatever the operator wrote (found by fuzz_manifest).
+    msg += ": key '" + prefix_ + std::string(key) + "': " + one_line(reason);
     return Error::invalid(std::move(msg));
   }
   Error error_at(const toml::node& n, std::string_view key, const std::string& reason) const {

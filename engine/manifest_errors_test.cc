@@ -19,5 +19,15 @@ TEST(ManifestErrors, TomlSyntaxErrorIsOneLineAndNamesTheLine) {
   EXPECT_EQ(c.error().message().find('\n'), std::string::npos) << c.error().message();
 }
 
+// corpus: regress-value-quotes-newline. A validation error quoting a string value that holds
+// a newline stays one line too.
+TEST(ManifestErrors, ValidationErrorQuotingANewlineIsOneLine) {
+  auto r = parse_cell("/etc/cellmgr/web.cell",
+                      "name = \"web\"\ncommand = \"x\"\nrun_as = \"uid:1:2\\nmore\"\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message().find('\n'), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("key 'run_as'"), std::string::npos) << r.error().message();
+}
+
 }  // namespace
 }  // namespace cells::engine
