@@ -140,6 +140,16 @@ Status restart_cells_left_stopped(const Paths& paths, const LifecycleConfig& cfg
       names.push_back(n);
     }
   }
+  // The restore may have been killed while it started the cells again, leaving one half
+  // started (its kernel cell made, its runtime record not yet naming it): stop those first,
+  // as `cell stop` would, so that the start begins clean (found by crash_restore in CI).
+  std::vector<std::string> half_started;
+  for (const auto& n : names) {
+    if (!cell_running(paths, n)) half_started.push_back(n);
+  }
+  if (!half_started.empty()) {
+    CELLS_TRY_CTX(stop_cells(paths, half_started, cfg), "stop cells a killed restore left half started");
+  }
   if (!names.empty()) CELLS_TRY_CTX(start_cells(paths, names, cfg), "start cells a killed restore stopped");
   CELLS_SYSCALL(::unlink(path.c_str()), "remove " + path);
   return ok_status();
