@@ -105,7 +105,10 @@ template <typename T, typename Key>
 std::vector<const T*> sorted(const std::vector<T>& v, Key key) {
   std::vector<const T*> out;
   for (const T& x : v) out.push_back(&x);
-  std::sort(out.begin(), out.end(), [&](const T* a, const T* b) { return key(*a) < key(*b); });
+  // Stable: a damaged record may hold two entries of one name, and the canonical encoding
+  // must keep their order so that encoding its own decode gives the same bytes (found by
+  // fuzz_journal: generation round-trips).
+  std::stable_sort(out.begin(), out.end(), [&](const T* a, const T* b) { return key(*a) < key(*b); });
   return out;
 }
 
