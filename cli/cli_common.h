@@ -3,8 +3,11 @@
 // Header-only so each program links it without another library in its (static) link line.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +27,21 @@ inline int fail(std::string_view program, const std::string& message) {
   std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
                message.c_str());
   return 1;
+}
+
+// Parses the command line. Returns the exit status when parsing ends the program (--help: 0;
+// a usage error: one line on stderr and 2, distinct from a failed command's 1), nullopt when
+// the chosen command is to run.
+inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv,
+                                             std::string_view program) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    fail(program, e.what());
+    return 2;
+  }
+  return std::nullopt;
 }
 
 inline Result<Paths> paths_of(const Context& ctx) { return Paths::from_root(ctx.root); }

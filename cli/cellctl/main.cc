@@ -18,12 +18,6 @@ int main(int argc, char** argv) {
   cells::cellctl::add_supervise_command(app, ctx);
   cells::cellctl::add_stats_command(app, ctx);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    cells::cellctl::fail(e.what());
-    return 2;  // usage error, distinct from a failed command
-  }
+  if (auto done = cells::cli::parse_command_line(app, argc, argv, "cellctl")) return *done;
   return ctx.run ? ctx.run() : 0;
 }

@@ -54,13 +54,7 @@ int main(int argc, char** argv) {
   cells::cellmgr::add_recover_commands(app, ctx);
   cells::cellmgr::add_serve_commands(app, ctx);  // serve: its actions recover themselves
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    cells::cellmgr::fail(e.what());
-    return 2;  // usage error, distinct from a failed command
-  }
+  if (auto done = cells::cli::parse_command_line(app, argc, argv, "cellmgr")) return *done;
   if (!ctx.run) return 0;
   if (!needs_no_recovery(command_path(app))) {
     if (auto s = cells::cellmgr::recover_before_mutating(ctx); !s) return cells::cellmgr::fail(s.error());
