@@ -1,5 +1,8 @@
 #include "store/lmdb.h"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -110,6 +113,22 @@ Result<bool> Txn::del(MDB_dbi dbi, std::string_view key) {
   return true;
 }
 
+namespace {
+
+// LMDB reports a short write (the disk filled part way through writing a page run) as EIO, so
+// a full disk would read as a hardware error. When the store's filesystem has (next to) no room
+// left, the cause is that: ENOSPC. Root may use ext4's reserved blocks, so root counts those.
+int disk_full_as_enospc(int rc, const char* dir) {
+  if (rc != EIO || dir == nullptr) return rc;
+  struct statvfs sv {};
+  if (::statvfs(dir, &sv) != 0) return rc;
+  const uint64_t blocks = ::geteuid() == 0 ? sv.f_bfree : sv.f_bavail;
+  constexpr uint64_t kNearlyFull = 1 << 20;
+  return uint64_t(blocks) * sv.f_frsize < kNearlyFull ? ENOSPC : rc;
+}
+
+}  // namespace
+
 Status Txn::commit() {
   CELLS_TRY(usable());
   // The store's directory goes into the error: commit is where a full or read-only disk
@@ -121,7 +140,7 @@ Status Txn::commit() {
   }
   // mdb_txn_commit frees the txn whatever it returns.
   int rc = mdb_txn_commit(std::exchange(txn_, nullptr));
-  if (rc != 0) return poison(from_lmdb(rc, what));
+  if (rc != 0) return poison(from_lmdb(disk_full_as_enospc(rc, dir), what));
   return ok_status();
 }
 

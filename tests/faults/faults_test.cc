@@ -179,7 +179,13 @@ TEST_F(Faults, RestoreOnAFullDiskKeepsTheOldVolume) {
 // The store on a full disk: LMDB reuses its own free pages for a while, so edits go on until
 // one needs a new page. That one fails naming ENOSPC and the store; the journal verifies, and
 // the manifest directory agrees with the committed generation (an edit is all there or not).
-TEST_F(Faults, JournalWritesOnAFullDiskFailCleanly) {
+// Which write runs out (the operation's intent, or the generation commit after it) depends on
+// how many bytes the entries take, so the test runs with names of two lengths. When the disk
+// fills part way through a write, LMDB reports the short write as EIO; the store must still
+// say ENOSPC.
+class JournalOnAFullDisk : public Faults, public ::testing::WithParamInterface<int> {};
+
+TEST_P(JournalOnAFullDisk, WritesFailCleanly) {
   LoopFs* disk = small_fs(paths_->state_dir(), {.size_mib = 16});
   ASSERT_NE(disk, nullptr);
   bootstrap();
@@ -188,11 +194,12 @@ TEST_F(Faults, JournalWritesOnAFullDiskFailCleanly) {
 
   bool failed = false;
   for (int i = 0; i < 200 && !failed; ++i) {
-    const std::string name = "v" + std::to_string(i);
+    const std::string name = "v" + std::string(size_t(GetParam()), 'p') + std::to_string(i);
     const uint64_t gen_before = generation();
     Outcome r = cellmgr({"volume", "create", name, "--scope", "desired"});
     if (r.status == 0) continue;
     failed = true;
+    SCOPED_TRACE("edit " + std::to_string(i) + " failed: " + r.err);
     expect_one_line_error(r, {"No space left on device", paths_->state_dir()});
     const bool manifest = fs::exists(paths_->etc_dir() + "/" + name + ".volume");
     EXPECT_EQ(generation(), manifest ? gen_before + 1 : gen_before) << r.err;
@@ -208,6 +215,8 @@ TEST_F(Faults, JournalWritesOnAFullDiskFailCleanly) {
   EXPECT_EQ(after.status, 0) << after.err;
   expect_journal_intact();
 }
+
+INSTANTIATE_TEST_SUITE_P(NameLengths, JournalOnAFullDisk, ::testing::Values(0, 10));
 
 // The volume filesystem turns read-only while a restore is extracting: the restore fails naming
 // EROFS, the volume keeps its old content, and once the disk is writable again the next
