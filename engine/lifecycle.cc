@@ -1,10 +1,8 @@
 #include "engine/lifecycle.h"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "base/process.h"
 #include "engine/controlplane.h"
 #include "engine/rootwrite.h"
 #include "engine/volumes.h"
@@ -123,35 +122,13 @@ Status start_supervisor(const Paths& paths, const LifecycleConfig& cfg, const Ce
                              std::to_string(m.healthcheck->retries)});
   }
   argv.insert(argv.end(), {m.name, "/bin/sh", "-c", service_script(m.command)});
-  int err[2];
-  if (::pipe2(err, O_CLOEXEC) != 0) return Error::sys(errno, "pipe");
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::sys(errno, "fork");
-  if (pid == 0) {
-    ::dup2(err[1], 2);
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, 0);
-    ::dup2(devnull, 1);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(err[1]);
-  std::string text;
-  char buf[512];
-  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
-  ::close(err[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
+  // `cellctl supervise` exits once its supervisor is ready (the supervisor itself holds only
+  // /dev/null), so its exit ends the wait.
+  auto run = run_process(argv);
+  if (!run) return std::move(run).error().wrap("start supervisor");
+  if (run->ok()) return ok_status();
+  std::string text = run->err;
   while (!text.empty() && text.back() == '\n') text.pop_back();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && text.empty()) {
-    text = "cannot run " + cfg.cellctl;
-  }
   return Error(ErrorKind::kSystem, "start supervisor: " + text);
 }
 

@@ -6,7 +6,6 @@
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <fstream>
 
 #include "base/files.h"
+#include "base/process.h"
 #include "base/syscall.h"
 #include "engine/rootwrite.h"
 
@@ -95,32 +95,6 @@ Status bind_at(const std::string& source, int target_fd, bool ro, const std::str
   return ok_status();
 }
 
-// Runs ARGV with stdout and stderr to LOG; ok when it exits 0.
-Status run_logged(const std::vector<std::string>& argv, const std::string& log) {
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::sys(errno, "fork");
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
-  return Error(ErrorKind::kSystem, argv[0] + " failed (exit " +
-                                       std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) +
-                                       "); see " + log);
-}
-
 // cp -a of every top-level entry of BASE but usr (and the marker) into DEST, for entries DEST
 // lacks.
 Status copy_top_level(const std::string& base, const std::string& dest) {
@@ -134,7 +108,7 @@ Status copy_top_level(const std::string& base, const std::string& dest) {
   ::closedir(d);
   for (const auto& n : names) {
     if (exists(dest + "/" + n)) continue;
-    CELLS_TRY(run_logged({"cp", "-a", base + "/" + n, dest + "/" + n}, "/dev/null"));
+    CELLS_TRY(run_checked({"cp", "-a", base + "/" + n, dest + "/" + n}));
   }
   return ok_status();
 }
@@ -188,11 +162,15 @@ Result<bool> build_debian_base(const Paths& paths, const HostConfig& conf) {
   if (exists(final_dir)) CELLS_TRY(remove_tree(final_dir));  // unfinished: no marker
   const std::string log = paths.base_dir() + "/debian.log";
   std::string debootstrap = exists("/usr/sbin/debootstrap") ? "/usr/sbin/debootstrap" : "debootstrap";
-  Status s = run_logged({debootstrap, "--variant=minbase", conf.debian_suite, tmp,
-                         conf.debian_mirror}, log);
-  if (!s) {
+  // The log is written as debootstrap runs (it takes minutes), so it can be followed.
+  auto run = run_process({debootstrap, "--variant=minbase", conf.debian_suite, tmp,
+                          conf.debian_mirror}, {.log_path = log});
+  if (!run || !run->ok()) {
     (void)remove_tree(tmp);
-    return std::move(s).error().wrap("build base debian");
+    Error e = run ? Error(ErrorKind::kSystem, debootstrap + " failed (" + run->describe() +
+                                                  "); see " + log)
+                  : std::move(run).error();
+    return std::move(e).wrap("build base debian");
   }
   CELLS_TRY(write_file_atomic(tmp + "/" + kBaseMarker, "debian\n", 0644));
   CELLS_SYSCALL(::rename(tmp.c_str(), final_dir.c_str()), "rename " + tmp);

@@ -3,13 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <vector>
 
 #include "base/files.h"
+#include "base/process.h"
 #include "base/syscall.h"
 
 namespace cells::engine::snapshot {
@@ -112,23 +112,6 @@ Status tidy(const CellRootLayout& l) {
   return ok_status();
 }
 
-Status run(const std::vector<std::string>& argv) {
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::sys(errno, "fork");
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok_status();
-  return Error(ErrorKind::kSystem, argv[0] + " " + argv.back() + " failed");
-}
-
 }  // namespace
 
 std::string precopy_dir(const CellRootLayout& l) { return l.cell_dir + "/precopy"; }
@@ -155,7 +138,7 @@ Status take(const CellRootLayout& l, Kind kind) {
   if (kind == Kind::kCopy) {
     const std::string tmp = precopy_dir(l) + ".tmp";
     CELLS_TRY(remove_tree(precopy_dir(l)));
-    CELLS_TRY(run({"cp", "-a", "--reflink=auto", l.overlay, tmp}));
+    CELLS_TRY_CTX(run_checked({"cp", "-a", "--reflink=auto", l.overlay, tmp}), "copy " + l.overlay);
     return rename_path(tmp, precopy_dir(l));
   }
   // The whole snapshot: one rename. The fresh upper's top directory looks like the old one.

@@ -2,10 +2,6 @@
 // --json` with 10, 100 and 1,000 declared cells, against the peer `cat` of the same manifest
 // files (one process that reads the same bytes), in the same run, alternating the order.
 // Usage: reads_bench CELLMGR DIR REPS
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,30 +9,24 @@
 #include <vector>
 
 #include "base/files.h"
+#include "base/process.h"
 #include "engine/controlplane.h"
 #include "engine/manifest.h"
 
 namespace {
 
+// Wall time of one run of ARGV; its output goes to /dev/null, so no capture is timed.
 double run_ms(const std::vector<std::string>& argv) {
   auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::fprintf(stderr, "%s failed\n", argv[0].c_str());
+  auto r = cells::run_process(argv, {.log_path = "/dev/null"});
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!r || !r->ok()) {
+    std::fprintf(stderr, "%s failed: %s\n", argv[0].c_str(),
+                 r ? r->describe().c_str() : r.error().message().c_str());
     std::exit(1);
   }
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return ms;
 }
 
 struct Stats {

@@ -23,6 +23,7 @@
 
 #include "backup/backup.h"
 #include "base/paths.h"
+#include "base/process.h"
 
 namespace cells::backup::testing {
 
@@ -124,30 +125,11 @@ struct RunResult {
   std::string out;
 };
 
-// Runs ARGV with stdout+stderr captured.
+// Runs ARGV with stdout and stderr captured together.
 inline RunResult run(const std::vector<std::string>& argv) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return {};
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(pipefd[1], 1);
-    ::dup2(pipefd[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(pipefd[1]);
-  RunResult r;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
-  ::close(pipefd[0]);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
+  auto r = run_process(argv, {.merge_stderr = true});
+  if (!r) return {-1, r.error().message()};
+  return {r->status(), std::move(r->out)};
 }
 
 inline RunResult sh(const std::string& cmd) {

@@ -1,35 +1,19 @@
 #include "tests/controlplane/harness.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "base/files.h"
+#include "base/process.h"
 #include "engine/rootfs_build.h"
 #include "kernel/bpf_policy.h"
 #include "store/store.h"
 
 namespace cells::controlplane::testing {
-namespace {
-
-std::string slurp_fd(int fd) {
-  std::string out;
-  ::lseek(fd, 0, SEEK_SET);
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
-  ::close(fd);
-  return out;
-}
-
-}  // namespace
 
 void ControlPlaneTest::SetUp() {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (real cells and mounts)";
@@ -54,52 +38,21 @@ void ControlPlaneTest::TearDown() {
   if (mounts_under_root().empty()) host({"rm", "-rf", scratch_});
 }
 
-Outcome ControlPlaneTest::host(const std::vector<std::string>& argv) {
-  char on[] = "/tmp/cells-cp-out-XXXXXX", en[] = "/tmp/cells-cp-err-XXXXXX";
-  int out = ::mkstemp(on), err = ::mkstemp(en);
-  ::unlink(on);
-  ::unlink(en);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setsid();  // no controlling terminal: confirmations must come from --yes
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  Outcome r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp_fd(out);
-  r.err = slurp_fd(err);
-  return r;
+Outcome ControlPlaneTest::host(const std::vector<std::string>& argv,
+                              const std::vector<std::string>& env) {
+  // A new session has no controlling terminal: confirmations must come from --yes.
+  auto run = run_process(argv, {.env = env, .new_session = true});
+  if (!run) return {-1, "", run.error().message()};
+  return {run->status(), std::move(run->out), std::move(run->err)};
 }
 
 Outcome ControlPlaneTest::cellmgr(const std::vector<std::string>& args,
-                              const std::vector<std::string>& env) {
-  std::vector<std::string> argv = {"env", std::string("CELLS_CELLCTL=") + CELLCTL_PATH};
-  argv.insert(argv.end(), env.begin(), env.end());
-  argv.insert(argv.end(), {CELLMGR_PATH, "--root", scratch_});
+                                  const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {CELLMGR_PATH, "--root", scratch_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return host(argv);
-}
-
-uint16_t ControlPlaneTest::free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  std::vector<std::string> all_env = {std::string("CELLS_CELLCTL=") + CELLCTL_PATH};
+  all_env.insert(all_env.end(), env.begin(), env.end());
+  return host(argv, all_env);
 }
 
 std::map<std::string, std::string> ControlPlaneTest::etc_snapshot() const {

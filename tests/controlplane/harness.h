@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/paths.h"
+#include "tests/support/free_port.h"
 
 namespace cells::controlplane::testing {
 
@@ -28,9 +29,9 @@ class ControlPlaneTest : public ::testing::Test {
   // Runs cellmgr --root <scratch> ARGS in a new session (no controlling terminal), with ENV
   // ("K=V") added.
   Outcome cellmgr(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
-  Outcome host(const std::vector<std::string>& argv);
-  // A TCP port nothing listens on right now.
-  static uint16_t free_port();
+  // Runs ARGV on the host in a new session, with ENV ("K=V") added.
+  Outcome host(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  static uint16_t free_port() { return cells::testing::free_port(); }
   // Every file of the manifest directory with its content.
   std::map<std::string, std::string> etc_snapshot() const;
   uint64_t generation() const;

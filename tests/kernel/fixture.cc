@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/process.h"
 #include "kernel/bpf_policy.h"
 
 namespace cells::kernel::testing {
@@ -48,32 +49,9 @@ std::vector<std::string> list_dirs(const std::string& dir) {
 }  // namespace
 
 Captured run_host(const std::vector<std::string>& argv) {
-  // Output goes to files rather than pipes, so a child that fills one stream cannot block.
-  char out_name[] = "/tmp/cells-test-out-XXXXXX";
-  char err_name[] = "/tmp/cells-test-err-XXXXXX";
-  int out_fd = mkstemp(out_name);
-  int err_fd = mkstemp(err_name);
-  unlink(out_name);
-  unlink(err_name);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  Captured c;
-  c.status = wait_status(pid);
-  lseek(out_fd, 0, SEEK_SET);
-  lseek(err_fd, 0, SEEK_SET);
-  c.out = slurp(out_fd);
-  c.err = slurp(err_fd);
-  close(out_fd);
-  close(err_fd);
-  return c;
+  auto run = run_process(argv);
+  if (!run) return {-1, "", run.error().message()};
+  return {run->status(), std::move(run->out), std::move(run->err)};
 }
 
 void RuntimeTest::SetUp() {

@@ -5,10 +5,7 @@
 // The cell's init and supervisor must be the installed helpers: their /proc/<pid>/exe is the
 // installed file, never the build tree's (whose paths the programs still carry as a fallback).
 // Privileged (real cells).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,23 +17,14 @@
 #include "engine/rootfs_build.h"
 #include "kernel/bpf_policy.h"
 #include "support.h"
+#include "tests/support/free_port.h"
 
 namespace cells::packaging_test {
 namespace {
 
 namespace fs = std::filesystem;
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using cells::testing::free_port;
 
 struct FileId {
   dev_t dev = 0;

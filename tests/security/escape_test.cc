@@ -29,6 +29,7 @@
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "tests/support/free_port.h"
 
 namespace cells::kernel {
 namespace {
@@ -45,24 +46,7 @@ bool invisible(int err) {
   return err == ESRCH || err == ENOENT || err == EPERM;
 }
 
-// A port that is free for TCP and UDP on IPv4 and IPv6 right now.
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int s = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    socklen_t len = sizeof a;
-    bind(s, reinterpret_cast<sockaddr*>(&a), len);
-    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    close(s);
-    uint16_t port = ntohs(a.sin6_port);
-    int u = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    bool ok = bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(u);
-    if (ok) return port;
-  }
-  return 0;
-}
+using cells::testing::free_port;
 
 // Everything the suite creates, shared by all tests (cells take a while to create).
 struct World {
