@@ -36,6 +36,51 @@ std::string subject_noun(backup::Kind kind) {
   return kind == backup::Kind::kVolume ? "volume" : "cell";
 }
 
+std::string subject_label(backup::Kind kind, const std::string& name) {
+  return subject_noun(kind) + " " + name;
+}
+
+Result<std::vector<backup::ArchiveInfo>> list_archives(const Paths& paths, backup::Kind kind,
+                                                       const std::string& name) {
+  if (!name.empty() && !valid_name(name)) {
+    return Error::invalid(subject_noun(kind) + " name '" + name.substr(0, 80) + "' is invalid");
+  }
+  {
+    auto st = store::Store::open(paths, store::OpenMode::kReadOnly);
+    if (!st && st.error().kind() == ErrorKind::kNotFound) return std::vector<backup::ArchiveInfo>{};
+    if (!st) return std::move(st).error();
+  }  // closed: Backups opens its own environment (one per process at a time)
+  auto b = CELLS_TRY(backup::Backups::open(paths));
+  return b.list(kind, name);
+}
+
+std::string archive_time(const backup::ArchiveName& name) {
+  const std::string& ts = name.timestamp;
+  if (ts.size() != 14) return ts;
+  return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) +
+         ":" + ts.substr(10, 2) + ":" + ts.substr(12, 2) + "Z";
+}
+
+Status check_archive_file(backup::Kind kind, const std::string& name, const std::string& file) {
+  auto parsed = backup::parse_archive_file(file);
+  if (file.find('/') != std::string::npos || !parsed || parsed->name != name) {
+    return Error::invalid("archive '" + file.substr(0, 120) + "' is not a backup file name of " +
+                          subject_label(kind, name));
+  }
+  return ok_status();
+}
+
+Result<backup::ArchiveInfo> find_archive(const backup::Backups& backups, backup::Kind kind,
+                                         const std::string& name, const std::string& file) {
+  auto all = CELLS_TRY(backups.list(kind, name));  // newest first
+  if (all.empty()) return Error::not_found("no backups of " + subject_label(kind, name));
+  if (file.empty()) return std::move(all.front());
+  for (auto& a : all) {
+    if (a.name.file() == file) return std::move(a);
+  }
+  return Error::not_found("no archive " + file + " of " + subject_label(kind, name));
+}
+
 Result<BackupSubject> backup_subject(const Paths& paths, backup::Kind kind,
                                      const std::string& name) {
   if (!valid_name(name)) return Error::invalid(subject_noun(kind) + " name '" + name + "' is invalid");
@@ -155,15 +200,18 @@ Status restart_cells_left_stopped(const Paths& paths, const LifecycleConfig& cfg
   return ok_status();
 }
 
+Status check_not_in_use(const BackupSubject& subject) {
+  if (subject.cells.empty()) return ok_status();
+  return Error(ErrorKind::kBusy, subject_label(subject.kind, subject.name) +
+                                     " is in use by running cell(s) " + join(subject.cells) +
+                                     " (pass --stop to stop them, restore and start them "
+                                     "again); nothing changed");
+}
+
 Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool stop,
                           const LifecycleConfig& cfg, const std::function<Status()>& restore) {
   if (subject.cells.empty()) return restore();
-  if (!stop) {
-    return Error(ErrorKind::kBusy, subject_noun(subject.kind) + " " + subject.name +
-                                       " is in use by running cell(s) " + join(subject.cells) +
-                                       " (pass --stop to stop them, restore and start them "
-                                       "again); nothing changed");
-  }
+  if (!stop) return check_not_in_use(subject);
   // The marker first, so a crash from here on leaves cells that recovery starts again.
   auto marker = CELLS_TRY(StoppedMarker::write(restore_stopped_path(paths), subject.cells));
   // Stop first: the cells must hold no files of the data (and for an overlay, the overlay
@@ -190,6 +238,27 @@ Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool
                                            " again failed");
   }
   return ok_status();
+}
+
+Result<backup::RestoreResult> restore_subject(const Paths& paths, const BackupSubject& subject,
+                                              const std::string& archive, bool stop,
+                                              const LifecycleConfig& cfg,
+                                              backup::RestoreOptions options) {
+  const std::string cell_dir = cell_root_layout(paths, subject.name).cell_dir;
+  const bool made_cell_dir = subject.kind == backup::Kind::kOverlay && !exists(cell_dir);
+  if (made_cell_dir) CELLS_TRY(make_dirs(cell_dir, 0700));
+  backup::RestoreResult result;
+  Status s = with_cells_stopped(paths, subject, stop, cfg, [&]() -> Status {
+    auto b = CELLS_TRY(backup::Backups::open(paths));
+    options.in_use_cgroups = backup_subject(paths, subject.kind, subject.name).value_or(subject).cgroups;
+    result = CELLS_TRY(b.restore(subject.kind, subject.name, archive, subject.data_dir, options));
+    return ok_status();
+  });
+  if (!s) {
+    if (made_cell_dir) ::rmdir(cell_dir.c_str());
+    return std::move(s).error();
+  }
+  return result;
 }
 
 }  // namespace cells::engine

@@ -28,13 +28,31 @@ struct BackupSubject {
   std::vector<std::string> cgroups;
 };
 
-// "volume" or "cell", as the user sees the kind.
+// "volume" or "cell", as the user sees the kind; subject_label: "volume NAME", "cell NAME".
 std::string subject_noun(backup::Kind kind);
+std::string subject_label(backup::Kind kind, const std::string& name);
 
 // Resolves NAME. A volume exists when it has a manifest or a data directory; a cell when it has
 // a manifest or a cell directory. Errors: kInvalid (bad name), kNotFound ("no volume named X").
 Result<BackupSubject> backup_subject(const Paths& paths, backup::Kind kind,
                                      const std::string& name);
+
+// The archives of NAME (of every name when NAME is empty), newest first; none for a root
+// without a store (a read never creates one). Errors: kInvalid (bad name), those of
+// Backups::list.
+Result<std::vector<backup::ArchiveInfo>> list_archives(const Paths& paths, backup::Kind kind,
+                                                       const std::string& name);
+
+// The archive's timestamp as lists show it: "20261122052123" -> "2026-11-22T05:21:23Z".
+std::string archive_time(const backup::ArchiveName& name);
+
+// FILE is a bare file name (never a path) of an archive of NAME. Errors: kInvalid naming both.
+Status check_archive_file(backup::Kind kind, const std::string& name, const std::string& file);
+
+// The archive of NAME called FILE, or with FILE empty the newest one. Errors: kNotFound ("no
+// backups of volume x", "no archive F of volume x"), and those of Backups::list.
+Result<backup::ArchiveInfo> find_archive(const backup::Backups& backups, backup::Kind kind,
+                                         const std::string& name, const std::string& file);
 
 // The desired-state generation the data belongs to now (0 when the root has no store yet).
 uint64_t current_generation(const Paths& paths);
@@ -47,6 +65,19 @@ uint64_t current_generation(const Paths& paths);
 // process, so a restore killed before it started them again is finished by recovery.
 Status with_cells_stopped(const Paths& paths, const BackupSubject& subject, bool stop,
                           const LifecycleConfig& cfg, const std::function<Status()>& restore);
+
+// The refusal of with_cells_stopped without STOP, for callers that refuse before they change
+// or ask anything: kBusy naming the running cells, ok when none runs.
+Status check_not_in_use(const BackupSubject& subject);
+
+// Replaces SUBJECT's data by ARCHIVE (a file name from find_archive, or an absolute path) under
+// with_cells_stopped(STOP). OPTIONS.in_use_cgroups is set here: the subject's cells as they are
+// once stopped. A cell that never started has no cell directory, but the restore stages beside
+// its overlay: the directory is made first and removed again when the restore fails.
+Result<backup::RestoreResult> restore_subject(const Paths& paths, const BackupSubject& subject,
+                                              const std::string& archive, bool stop,
+                                              const LifecycleConfig& cfg,
+                                              backup::RestoreOptions options);
 
 // "<lib>/restore.stopped"
 std::string restore_stopped_path(const Paths& paths);

@@ -4,14 +4,12 @@
 #include "cli/cellmgr/backup_cmd.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "backup/backup.h"
-#include "base/files.h"
 #include "cli/cellmgr/cp_support.h"
 #include "cli/cellmgr/progress.h"
 #include "engine/backups.h"
@@ -45,17 +43,6 @@ Result<Opened> open_subject(const Context& ctx, Kind kind, const std::string& na
   return Opened{std::move(paths), std::move(subject)};
 }
 
-std::string label_of(Kind kind, const std::string& name) {
-  return engine::subject_noun(kind) + " " + name;
-}
-
-// "20261122052123" -> "2026-11-22T05:21:23Z"
-std::string iso_time(const std::string& ts) {
-  if (ts.size() != 14) return ts;
-  return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) +
-         ":" + ts.substr(10, 2) + ":" + ts.substr(12, 2) + "Z";
-}
-
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
@@ -67,13 +54,7 @@ bool exists(const std::string& path) {
 Result<std::string> pick_archive(const Paths& paths, backup::Backups& b, Kind kind,
                                  const std::string& name, const BackupOptions& o) {
   if (!o.from.empty() && o.latest) return Error::invalid("give either --from ARCHIVE or --latest, not both");
-  if (o.from.empty()) {
-    auto all = CELLS_TRY(b.list(kind, name));
-    if (all.empty()) {
-      return Error(ErrorKind::kNotFound, "no backups of " + label_of(kind, name));
-    }
-    return all.front().name.file();
-  }
+  if (o.from.empty()) return CELLS_TRY(engine::find_archive(b, kind, name, "")).name.file();
   if (o.from[0] == '/') {
     if (!exists(o.from)) return Error(ErrorKind::kNotFound, "no archive " + o.from, ENOENT);
     return o.from;
@@ -134,25 +115,14 @@ int run_create(const Context& ctx, Kind kind, const BackupOptions& o) {
 int run_list(const Context& ctx, Kind kind, const BackupOptions& o) {
   auto paths = paths_of(ctx);
   if (!paths) return fail(paths.error());
-  if (!o.name.empty() && !engine::valid_name(o.name)) {
-    return fail(engine::subject_noun(kind) + " name '" + o.name + "' is invalid");
-  }
-  std::vector<backup::ArchiveInfo> archives;
-  auto st = open_for_read(ctx);  // reads never create a store
-  if (!st) return fail(st.error());
-  if (st->has_value()) {
-    st->reset();  // Backups opens its own environment (one per process at a time)
-    auto b = backup::Backups::open(*paths);
-    if (!b) return fail(b.error());
-    auto got = b->list(kind, o.name);
-    if (!got) return fail(got.error());
-    archives = std::move(*got);
-  }
+  auto listed = engine::list_archives(*paths, kind, o.name);
+  if (!listed) return fail(listed.error());
+  const std::vector<backup::ArchiveInfo>& archives = *listed;
   const std::string noun = engine::subject_noun(kind);
   if (o.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& a : archives) {
-      nlohmann::json j = {{noun, a.name.name}, {"timestamp", iso_time(a.name.timestamp)},
+      nlohmann::json j = {{noun, a.name.name}, {"timestamp", engine::archive_time(a.name)},
                           {"size", a.size}, {"archive", a.path}, {"recorded", a.record.has_value()}};
       if (a.record) {
         j["sha256"] = a.record->sha256;
@@ -169,7 +139,7 @@ int run_list(const Context& ctx, Kind kind, const BackupOptions& o) {
   table.fields = {noun, "timestamp", "size", "archive"};
   using engine::ReadValue;
   for (const auto& a : archives) {
-    table.rows.push_back({ReadValue::text_of(a.name.name), ReadValue::text_of(iso_time(a.name.timestamp)),
+    table.rows.push_back({ReadValue::text_of(a.name.name), ReadValue::text_of(engine::archive_time(a.name)),
                           o.tsv ? ReadValue::integer(int64_t(a.size))
                                 : ReadValue::text_of(human_bytes(double(a.size))),
                           ReadValue::text_of(a.path)});
@@ -208,43 +178,31 @@ int run_restore(const Context& ctx, Kind kind, const BackupOptions& o) {
     if (!picked) return fail(picked.error());
     archive = *picked;
   }  // closed: stopping and starting cells opens the store too
-  if (!subject.cells.empty() && !o.stop) {
-    // Same refusal as with_cells_stopped, but before asking for confirmation.
-    auto s = engine::with_cells_stopped(paths, subject, false, {}, [] { return ok_status(); });
-    return fail(s.error());
+  // The refusal of with_cells_stopped, before asking for confirmation.
+  if (!o.stop) {
+    if (auto s = engine::check_not_in_use(subject); !s) return fail(s.error());
   }
-  if (auto s = confirm(o.yes, "replacing the data of " + label_of(kind, o.name) + " with " + archive);
+  if (auto s = confirm(o.yes, "replacing the data of " + engine::subject_label(kind, o.name) +
+                                  " with " + archive);
       !s) {
     return fail(s.error());
   }
-  // A cell that never started has no cell directory yet; the restore's staging directory is
-  // its sibling, so the parent must exist. Removed again if the restore fails.
-  const std::string cell_dir = engine::cell_root_layout(paths, o.name).cell_dir;
-  bool made_cell_dir = kind == Kind::kOverlay && !exists(cell_dir);
-  if (made_cell_dir) {
-    if (auto s = make_dirs(cell_dir, 0700); !s) return fail(s.error());
-  }
-  backup::RestoreResult result;
-  auto s = engine::with_cells_stopped(paths, subject, o.stop, lifecycle_config(), [&]() -> Status {
-    auto b = CELLS_TRY(backup::Backups::open(paths));
-    ProgressBar bar("restore " + o.name);
-    backup::RestoreOptions ro;
-    ro.in_use_cgroups = engine::backup_subject(paths, kind, o.name).value_or(subject).cgroups;
-    ro.progress = bar.callback();
-    ro.background_cleanup = true;  // the replaced tree goes after we return (backup/README.md)
-    auto r = b.restore(kind, o.name, archive, subject.data_dir, ro);
+  ProgressBar bar("restore " + o.name);
+  engine::LifecycleConfig cfg = lifecycle_config();
+  // Starting the cells again says so: end the bar's line first.
+  cfg.say = [&bar, say = cfg.say](const std::string& line) {
     bar.done();
-    if (!r) return std::move(r).error();
-    result = *r;
-    return ok_status();
-  });
-  if (!s) {
-    if (made_cell_dir) ::rmdir(cell_dir.c_str());
-    return fail(s.error());
-  }
-  std::printf("Restored %s from %s (%llu entries, %s)\n", label_of(kind, o.name).c_str(),
-              result.archive_path.c_str(), static_cast<unsigned long long>(result.entries),
-              human_bytes(double(result.data_bytes)).c_str());
+    say(line);
+  };
+  backup::RestoreOptions ro;
+  ro.progress = bar.callback();
+  ro.background_cleanup = true;  // the replaced tree goes after we return (backup/README.md)
+  auto result = engine::restore_subject(paths, subject, archive, o.stop, cfg, std::move(ro));
+  bar.done();
+  if (!result) return fail(result.error());
+  std::printf("Restored %s from %s (%llu entries, %s)\n", engine::subject_label(kind, o.name).c_str(),
+              result->archive_path.c_str(), static_cast<unsigned long long>(result->entries),
+              human_bytes(double(result->data_bytes)).c_str());
   return 0;
 }
 
@@ -257,10 +215,7 @@ int run_delete(const Context& ctx, Kind kind, const BackupOptions& o) {
   auto archive = pick_archive(opened->paths, *b, kind, o.name, o);
   if (!archive) return fail(archive.error());
   std::string file = archive->substr(archive->rfind('/') + 1);
-  auto parsed = backup::parse_archive_file(file);
-  if (!parsed || parsed->name != o.name) {
-    return fail("archive " + file + " is not a backup of " + label_of(kind, o.name));
-  }
+  if (auto s = engine::check_archive_file(kind, o.name, file); !s) return fail(s.error());
   if (archive->find('/') != std::string::npos &&
       *archive != backup::kind_dir(opened->paths, kind) + "/" + file) {
     return fail("archive " + *archive + " is not in " + backup::kind_dir(opened->paths, kind));
@@ -282,11 +237,11 @@ int run_prune(const Context& ctx, Kind kind, const BackupOptions& o) {
   if (!all) return fail(all.error());
   if (all->size() <= size_t(o.keep)) {
     std::printf("Nothing to prune: %zu backup(s) of %s, keeping %d\n", all->size(),
-                label_of(kind, o.name).c_str(), o.keep);
+                engine::subject_label(kind, o.name).c_str(), o.keep);
     return 0;
   }
   if (auto s = confirm(o.yes, "deleting " + std::to_string(all->size() - size_t(o.keep)) +
-                                  " backup(s) of " + label_of(kind, o.name));
+                                  " backup(s) of " + engine::subject_label(kind, o.name));
       !s) {
     return fail(s.error());
   }

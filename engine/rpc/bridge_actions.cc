@@ -3,15 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <set>
-
 #include "backup/backup.h"
 #include "base/files.h"
 #include "engine/apply.h"
 #include "engine/backups.h"
 #include "engine/controlplane.h"
 #include "engine/recover.h"
-#include "engine/rootfs_build.h"
 #include "engine/rpc/bridge_reads.h"
 #include "store/store.h"
 
@@ -43,21 +40,6 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string label(BackupKind kind, const std::string& name) {
-  return engine::subject_noun(to_backup(kind)) + " " + name;
-}
-
-// An archive named by the client: a bare file name of a backup of NAME (never a path, so a
-// client cannot point the bridge at a file elsewhere on the host).
-Status check_archive(BackupKind kind, const std::string& name, const std::string& file) {
-  auto parsed = backup::parse_archive_file(file);
-  if (file.find('/') != std::string::npos || !parsed || parsed->name != name) {
-    return Error::invalid("archive '" + file.substr(0, 120) + "' is not a backup file name of " +
-                          label(kind, name));
-  }
-  return ok_status();
-}
-
 // The manifest files of the subject as generation GEN had them (the desired-state edit that
 // puts them back). A cell's .apply that generation did not have is removed.
 Result<std::vector<engine::FileChange>> manifest_changes(const Paths& paths, BackupKind kind,
@@ -86,7 +68,7 @@ Result<std::vector<engine::FileChange>> manifest_changes(const Paths& paths, Bac
   }
   if (changes.empty()) {
     return Error::not_found("generation " + std::to_string(gen) + " has no manifest of " +
-                            label(kind, name));
+                            engine::subject_label(to_backup(kind), name));
   }
   // Only files whose content differs are edits.
   std::vector<engine::FileChange> out;
@@ -170,26 +152,20 @@ Result<RestoreDone> BridgeActions::backup_restore(BackupKind kind, const std::st
   CELLS_TRY(require_root());
   const backup::Kind k = to_backup(kind);
   auto subject = CELLS_TRY(engine::backup_subject(paths_, k, name));
-  if (!file.empty()) CELLS_TRY(check_archive(kind, name, file));
+  if (!file.empty()) CELLS_TRY(engine::check_archive_file(k, name, file));
   // Which archive, and (with the manifest) which generation: all decided before any change.
-  std::string archive = file;
+  std::string archive;
   uint64_t generation = 0;
   {
     auto b = CELLS_TRY(backup::Backups::open(paths_));
-    auto all = CELLS_TRY(b.list(k, name));
-    if (all.empty()) return Error::not_found("no backups of " + label(kind, name));
-    const backup::ArchiveInfo* picked = archive.empty() ? &all.front() : nullptr;
-    for (const auto& a : all) {
-      if (a.name.file() == archive) picked = &a;
-    }
-    if (!picked) return Error::not_found("no archive " + archive + " of " + label(kind, name));
-    archive = picked->name.file();
+    auto picked = CELLS_TRY(engine::find_archive(b, k, name, file));
+    archive = picked.name.file();
     if (with_manifest) {
-      if (!picked->record || picked->record->generation == 0) {
+      if (!picked.record || picked.record->generation == 0) {
         return Error::invalid("archive " + archive + " records no generation: its manifest " +
                               "cannot be restored (restore the data alone)");
       }
-      generation = picked->record->generation;
+      generation = picked.record->generation;
     }
   }  // closed: stopping and starting cells opens the store too
   std::vector<engine::FileChange> changes;
@@ -201,30 +177,14 @@ Result<RestoreDone> BridgeActions::backup_restore(BackupKind kind, const std::st
                                     candidate.problems);
     }
   }
-  if (!subject.cells.empty() && !stop) {
-    // The refusal of with_cells_stopped, before the recovery writes anything.
-    CELLS_TRY(engine::with_cells_stopped(paths_, subject, false, cfg_, [] { return ok_status(); }));
-  }
+  // Refused before the recovery writes anything.
+  if (!stop) CELLS_TRY(engine::check_not_in_use(subject));
   CELLS_TRY(recover_first());
-  // A cell that never started has no cell directory; the restore stages beside the overlay.
-  const std::string cell_dir = engine::cell_root_layout(paths_, name).cell_dir;
-  bool made_cell_dir = k == backup::Kind::kOverlay && !exists(cell_dir);
-  if (made_cell_dir) CELLS_TRY(make_dirs(cell_dir, 0700));
+  auto r = CELLS_TRY(engine::restore_subject(paths_, subject, archive, stop, cfg_, {}));
   RestoreDone out;
-  Status s = engine::with_cells_stopped(paths_, subject, stop, cfg_, [&]() -> Status {
-    auto b = CELLS_TRY(backup::Backups::open(paths_));
-    backup::RestoreOptions ro;
-    ro.in_use_cgroups = engine::backup_subject(paths_, k, name).value_or(subject).cgroups;
-    auto r = CELLS_TRY(b.restore(k, name, archive, subject.data_dir, ro));
-    out.file = archive;
-    out.entries = r.entries;
-    out.data_bytes = r.data_bytes;
-    return ok_status();
-  });
-  if (!s) {
-    if (made_cell_dir) ::rmdir(cell_dir.c_str());
-    return std::move(s).error();
-  }
+  out.file = archive;
+  out.entries = r.entries;
+  out.data_bytes = r.data_bytes;
   if (with_manifest) {
     if (!changes.empty()) {
       const std::string target = (kind == BackupKind::kVolume ? "volume/" : "cell/") + name;
@@ -244,7 +204,7 @@ Status BridgeActions::backup_delete(BackupKind kind, const std::string& name,
   CELLS_TRY(require_root());
   CELLS_TRY(engine::backup_subject(paths_, to_backup(kind), name));
   if (file.empty()) return Error::invalid("backup delete needs the archive file name");
-  CELLS_TRY(check_archive(kind, name, file));
+  CELLS_TRY(engine::check_archive_file(to_backup(kind), name, file));
   CELLS_TRY(recover_first());
   auto b = CELLS_TRY(backup::Backups::open(paths_));
   return b.remove(to_backup(kind), file);

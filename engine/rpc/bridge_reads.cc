@@ -7,6 +7,7 @@
 #include <set>
 
 #include "backup/backup.h"
+#include "engine/backups.h"
 #include "engine/manifest.h"
 #include "engine/reads.h"
 #include "engine/rootfs_build.h"
@@ -91,11 +92,18 @@ CellTelemetry to_telemetry(const kernel::CellStats& c, int64_t now) {
   return t;
 }
 
-// "20261122052123" -> "2026-11-22T05:21:23Z"
-std::string iso_time(const std::string& ts) {
-  if (ts.size() != 14) return ts;
-  return ts.substr(0, 4) + "-" + ts.substr(4, 2) + "-" + ts.substr(6, 2) + "T" + ts.substr(8, 2) +
-         ":" + ts.substr(10, 2) + ":" + ts.substr(12, 2) + "Z";
+// The slots of STATS whose cell runs now, as telemetry rows.
+std::vector<CellTelemetry> telemetry_of(const engine::ReadSnapshot& snap,
+                                        const std::vector<kernel::CellStats>& stats) {
+  std::vector<CellTelemetry> out;
+  int64_t now = now_unix_ns();
+  for (const auto& c : stats) {
+    // A slot outlives its cell (cids are never reused): only running owners count.
+    auto it = snap.live.find(c.name);
+    if (it == snap.live.end() || !it->second.running || it->second.record->cid != c.cid) continue;
+    out.push_back(to_telemetry(c, now));
+  }
+  return out;
 }
 
 }  // namespace
@@ -112,13 +120,25 @@ int64_t BridgeReads::generation_time(uint64_t n) {
 }
 
 Result<std::vector<CellInfo>> BridgeReads::cells() {
+  return CELLS_TRY(live(false)).cells;
+}
+
+Result<BridgeReads::Live> BridgeReads::live(bool with_telemetry) {
   auto snap = CELLS_TRY(engine::gather(paths_));
+  auto stats = kernel::SnapshotFile::read_all(paths_);
+  const std::vector<kernel::CellStats> none;
+  Live out;
+  out.cells = CELLS_TRY(cells_of(snap, stats ? *stats : none));
+  if (with_telemetry && stats) out.telemetry = telemetry_of(snap, *stats);
+  return out;
+}
+
+Result<std::vector<CellInfo>> BridgeReads::cells_of(const engine::ReadSnapshot& snap,
+                                                    const std::vector<kernel::CellStats>& stats) {
   auto table = CELLS_TRY(engine::cell_table(snap, engine::View::kMerged, {}, std::nullopt));
   // Supervision state and health are the supervisor's half of the telemetry slot.
-  std::map<uint32_t, kernel::CellStats> slots;
-  if (auto stats = kernel::SnapshotFile::read_all(paths_); stats) {
-    for (auto& c : *stats) slots[c.cid] = std::move(c);
-  }
+  std::map<uint32_t, const kernel::CellStats*> slots;
+  for (const auto& c : stats) slots[c.cid] = &c;
   std::vector<CellInfo> out;
   for (size_t i = 0; i < table.rows.size(); ++i) {
     Row r(table, i);
@@ -151,8 +171,8 @@ Result<std::vector<CellInfo>> BridgeReads::cells() {
     c.applied_generation = uint64_t(r.number("generation"));
     c.applied_time_ns = generation_time(c.applied_generation);
     c.state = c.running ? "running" : "stopped";
-    if (auto it = slots.find(c.cid); c.running && it != slots.end() && it->second.name == c.name) {
-      const auto& s = it->second;
+    if (auto it = slots.find(c.cid); c.running && it != slots.end() && it->second->name == c.name) {
+      const auto& s = *it->second;
       if (s.state == kernel::SuperviseState::kBackoff || s.state == kernel::SuperviseState::kFailed) {
         c.state = std::string(kernel::to_string(s.state));
       }
@@ -209,23 +229,15 @@ Result<std::vector<OverlayInfo>> BridgeReads::overlays() {
 }
 
 Result<std::vector<BackupInfo>> BridgeReads::backups(BackupKind kind, const std::string& name) {
-  if (!name.empty() && !engine::valid_name(name)) {
-    return Error::invalid("backups: name '" + name + "' is invalid");
-  }
-  {
-    auto st = CELLS_TRY(open_store(paths_));
-    if (!st) return std::vector<BackupInfo>{};
-  }  // closed: Backups opens its own environment (one per process at a time)
-  auto b = CELLS_TRY(backup::Backups::open(paths_));
   backup::Kind k = kind == BackupKind::kVolume ? backup::Kind::kVolume : backup::Kind::kOverlay;
   std::vector<BackupInfo> out;
-  for (const auto& a : CELLS_TRY(b.list(k, name))) {
+  for (const auto& a : CELLS_TRY(engine::list_archives(paths_, k, name))) {
     BackupInfo i;
     i.kind = kind;
     i.name = a.name.name;
     i.file = a.name.file();
     i.path = a.path;
-    i.timestamp = iso_time(a.name.timestamp);
+    i.timestamp = engine::archive_time(a.name);
     i.size = a.size;
     i.recorded = a.record.has_value();
     if (a.record) {
@@ -282,15 +294,7 @@ Result<uint64_t> BridgeReads::journal_head() {
 
 Result<std::vector<CellTelemetry>> BridgeReads::telemetry() {
   auto snap = CELLS_TRY(engine::gather(paths_));
-  std::vector<CellTelemetry> out;
-  int64_t now = now_unix_ns();
-  for (const auto& c : CELLS_TRY(kernel::SnapshotFile::read_all(paths_))) {
-    // A slot outlives its cell (cids are never reused): only running owners count.
-    auto it = snap.live.find(c.name);
-    if (it == snap.live.end() || !it->second.running || it->second.record->cid != c.cid) continue;
-    out.push_back(to_telemetry(c, now));
-  }
-  return out;
+  return telemetry_of(snap, CELLS_TRY(kernel::SnapshotFile::read_all(paths_)));
 }
 
 }  // namespace cells::rpc

@@ -5,12 +5,20 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/paths.h"
 #include "base/result.h"
 #include "engine/rpc/types.h"
+
+namespace cells::engine {
+struct ReadSnapshot;
+}
+namespace cells::kernel {
+struct CellStats;
+}
 
 namespace cells::rpc {
 
@@ -33,9 +41,21 @@ class BridgeReads {
   Result<uint64_t> journal_head();
   Result<std::vector<CellTelemetry>> telemetry();
 
+  // cells() and, WITH_TELEMETRY, telemetry() from one gather and one read of the telemetry
+  // snapshot (the event hub's once-a-second tick pushes both). TELEMETRY is nullopt without
+  // WITH_TELEMETRY or when the snapshot could not be read.
+  struct Live {
+    std::vector<CellInfo> cells;
+    std::optional<std::vector<CellTelemetry>> telemetry;
+  };
+  Result<Live> live(bool with_telemetry);
+
   const Paths& paths() const { return paths_; }
 
  private:
+  Result<std::vector<CellInfo>> cells_of(const engine::ReadSnapshot& snap,
+                                         const std::vector<kernel::CellStats>& stats);
+
   // Commit time of generation N (generations never change, so the answer is cached).
   int64_t generation_time(uint64_t n);
 

@@ -11,6 +11,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -75,6 +76,7 @@ struct Client::Impl {
       return Error::sys(errno, "bridge: socketpair");
     }
     auto argv = bridge_argv();
+    ExecImage image(argv, opts.env);  // built before fork: the child only execs
     pid = ::fork();
     if (pid < 0) {
       int err = errno;
@@ -82,7 +84,7 @@ struct Client::Impl {
       ::close(sv[1]);
       return Error::sys(err, "bridge: fork");
     }
-    if (pid == 0) exec_child(sv[1], argv);
+    if (pid == 0) exec_child(sv[1], image);
     ::close(sv[1]);
     sock = sv[0];
     try {
@@ -114,19 +116,37 @@ struct Client::Impl {
     return ok_status();
   }
 
-  [[noreturn]] void exec_child(int fd, const std::vector<std::string>& argv) {
+  // The child's argv and environment (ours with ENV's "K=V" replacing or adding K) as the
+  // arrays execvpe takes. (execvpe searches our PATH, not one given in ENV.)
+  struct ExecImage {
+    ExecImage(const std::vector<std::string>& argv, const std::vector<std::string>& env)
+        : env_strings(env) {
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      for (char** e = environ; *e; ++e) {
+        std::string_view kv(*e);
+        bool replaced = std::any_of(env_strings.begin(), env_strings.end(), [&](const std::string& mine) {
+          return kv.substr(0, kv.find('=') + 1) == mine.substr(0, mine.find('=') + 1);
+        });
+        if (!replaced) envp.push_back(*e);
+      }
+      for (const auto& kv : env_strings) envp.push_back(const_cast<char*>(kv.c_str()));
+      envp.push_back(nullptr);
+    }
+    std::vector<std::string> env_strings;
+    std::vector<char*> args, envp;
+  };
+
+  // Between fork and exec: nothing allocates (CONTRIBUTING.md); IMAGE was built before fork.
+  [[noreturn]] void exec_child(int fd, const ExecImage& image) {
     ::dup2(fd, 0);
     ::dup2(fd, 1);
     if (!opts.log_path.empty()) {
       int log = ::open(opts.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       if (log >= 0) ::dup2(log, 2);
     }
-    for (const auto& kv : opts.env) ::putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "cellui: exec %s: %s\n", args[0], std::strerror(errno));
+    ::execvpe(image.args[0], image.args.data(), image.envp.data());
+    std::fprintf(stderr, "cellui: exec %s: %s\n", image.args[0], std::strerror(errno));
     ::_exit(127);
   }
 

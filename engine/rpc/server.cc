@@ -107,10 +107,13 @@ class RecordingStream final : public capnp::MessageStream {
 
 // Subscribers and the change detection that feeds them. Every kWatchTick it compares a cheap
 // fingerprint (mtime and size of the store, the manifest directory, the cgroup parent and the
-// runtime directories); on a change, and on every telemetry tick, it compares the journal head
-// and the cell list with what it pushed last and pushes the difference.
+// runtime directories); on a change, and on every telemetry tick, it reads the journal after
+// the last entry it pushed and the cell list, and pushes what differs from what it pushed last.
 class Hub final : public kj::TaskSet::ErrorHandler {
  public:
+  // Journal entries per push (the rest follows on the next ticks).
+  static constexpr size_t kJournalPushPage = 1000;
+
   explicit Hub(BridgeReads& reads) : reads_(reads), tasks_(*this) {}
 
   uint64_t add(schema::Listener::Client listener) {
@@ -172,27 +175,24 @@ class Hub final : public kj::TaskSet::ErrorHandler {
     if (fp == last_fp_ && !telemetry) return;
     last_fp_ = fp;
     push_journal();
-    push_cells();
-    if (telemetry) {
-      if (auto t = reads_.telemetry(); t) {
-        for (auto& [id, l] : listeners_) {
-          auto req = l.telemetryTickRequest();
-          fill_list<schema::CellStats>(req.initStats(unsigned(t->size())), *t);
-          send(id, req.send().ignoreResult());
-        }
-      }
+    // One gather for the cell list and the gauges.
+    auto live = reads_.live(telemetry);
+    if (!live) return;
+    push_cells(live->cells);
+    if (!live->telemetry) return;
+    for (auto& [id, l] : listeners_) {
+      auto req = l.telemetryTickRequest();
+      fill_list<schema::CellStats>(req.initStats(unsigned(live->telemetry->size())), *live->telemetry);
+      send(id, req.send().ignoreResult());
     }
   }
 
   void push_journal() {
-    auto head = reads_.journal_head();
-    if (!head || *head <= last_seq_) return;
-    // At most one page per tick; the rest follows on the next ticks (the fingerprint is
-    // reset so the next tick looks again).
-    auto entries = reads_.journal_after(last_seq_, 1000);
+    auto entries = reads_.journal_after(last_seq_, kJournalPushPage);
     if (!entries || entries->empty()) return;
     last_seq_ = entries->back().seq;
-    if (last_seq_ < *head) last_fp_.clear();
+    // A full page may have more behind it: forget the fingerprint so the next tick looks again.
+    if (entries->size() == kJournalPushPage) last_fp_.clear();
     for (auto& [id, l] : listeners_) {
       auto req = l.journalAppendedRequest();
       fill_list<schema::JournalEntry>(req.initEntries(unsigned(entries->size())), *entries);
@@ -200,15 +200,13 @@ class Hub final : public kj::TaskSet::ErrorHandler {
     }
   }
 
-  void push_cells() {
-    auto cells = reads_.cells();
-    if (!cells) return;
-    auto key = without_gauges(*cells);
+  void push_cells(const std::vector<CellInfo>& cells) {
+    auto key = without_gauges(cells);
     if (key == last_cells_) return;
     last_cells_ = std::move(key);
     for (auto& [id, l] : listeners_) {
       auto req = l.cellsChangedRequest();
-      fill_list<schema::Cell>(req.initCells(unsigned(cells->size())), *cells);
+      fill_list<schema::Cell>(req.initCells(unsigned(cells.size())), cells);
       send(id, req.send().ignoreResult());
     }
   }
