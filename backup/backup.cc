@@ -434,27 +434,40 @@ Result<std::vector<std::string>> Backups::prune(Kind kind, const std::string& na
 Result<RecoveryReport> Backups::recover() {
   auto op = CELLS_TRY(store_.begin_operation("backup.recover", "backups"));
   RecoveryReport report = CELLS_TRY(recover_locked(op));
-  if (!report.removed.empty() || !report.recorded.empty()) {
+  if (!report.removed.empty() || !report.recorded.empty() || !report.closed.empty()) {
     CELLS_TRY(op.append({"backup.recover", "backups", store::Phase::kDone, "",
-                         json_text({{"removed", report.removed}, {"recorded", report.recorded}})}));
+                         json_text({{"removed", report.removed},
+                                    {"recorded", report.recorded},
+                                    {"closed", report.closed}})}));
   }
   return report;
 }
 
 Result<RecoveryReport> Backups::recover_locked(store::Operation& op) {
-  // Holding the writer lock, no backup operation is running: every leftover is stale.
+  // Holding the writer lock, no backup operation is running: every leftover is stale. Each
+  // killed operation handled here gets its outcome in its own name, so it is no longer open
+  // and the next recovery (which every mutating command runs) does not handle it again.
   RecoveryReport report;
   auto open_ops = CELLS_TRY(store_.incomplete_operations());
   for (const auto& inc : open_ops) {
     const auto& e = inc.intent;
+    const std::string interrupted =
+        "interrupted; cleaned up by operation " + std::to_string(op.id());
     if (e.kind == "backup.restore") {
       auto j = nlohmann::json::parse(e.after, nullptr, false);
-      if (!j.is_object() || !j.contains("staging") || !j["staging"].is_string()) continue;
-      std::string staging = j["staging"].get<std::string>();
-      if (exists(staging)) {
-        CELLS_TRY(remove_tree(staging));
-        report.removed.push_back(staging);
+      if (j.is_object() && j.contains("staging") && j["staging"].is_string()) {
+        std::string staging = j["staging"].get<std::string>();
+        if (exists(staging)) {
+          CELLS_TRY(remove_tree(staging));
+          report.removed.push_back(staging);
+        }
       }
+      // The target holds the old tree or the new one, whole; which one depends on whether the
+      // swap was reached.
+      CELLS_TRY(op.close_abandoned(inc.operation_id,
+                                   {e.kind, e.target, store::Phase::kFailed, "",
+                                    json_text({{"error", interrupted + " (the target holds the "
+                                                                       "old or the new tree)"}})}));
     } else if (e.kind == "backup.create") {
       // Killed while the cells were frozen: they would stay frozen forever.
       std::vector<std::string> frozen;
@@ -463,28 +476,40 @@ Result<RecoveryReport> Backups::recover_locked(store::Operation& op) {
         if (!cg.empty()) frozen.push_back(cg);
       }
       CgroupFreeze::thaw_left(frozen);
+      store::EntryDraft outcome{e.kind, e.target, store::Phase::kFailed, "",
+                                json_text({{"error", interrupted + " before the archive was complete"}})};
       auto rec = decode_record(e.after);
-      if (!rec) continue;
-      std::string final_path = kind_dir(paths_, rec->kind) + "/" + rec->file;
+      std::string final_path = rec ? kind_dir(paths_, rec->kind) + "/" + rec->file : "";
       // Killed after the rename but before the record: the file was fsynced before it got its
       // name, so it is complete; record it (after reading it through) instead of losing it.
-      if (exists(final_path) && !CELLS_TRY(find_record(rec->file))) {
+      // (A recovery before operations were closed may have recorded it already.)
+      const bool complete = rec && exists(final_path);
+      std::optional<ArchiveRecord> known;
+      if (complete) known = CELLS_TRY(find_record(rec->file));
+      if (known) {
+        outcome.phase = store::Phase::kDone;
+        outcome.after = encode_record(*known);
+      } else if (complete) {
         ReadOptions ro;
         ro.policy = {true, true};
         auto rs = scan_archive(final_path, ro);
         if (!rs) {
           CELLS_TRY(unlink_durably(final_path));
           report.removed.push_back(final_path);
-          continue;
+        } else {
+          rec->size = rs->compressed_bytes;
+          rec->sha256 = rs->sha256;
+          rec->entries = rs->entries;
+          outcome.phase = store::Phase::kDone;
+          outcome.after = encode_record(*rec);
+          report.recorded.push_back(final_path);
         }
-        rec->size = rs->compressed_bytes;
-        rec->sha256 = rs->sha256;
-        rec->entries = rs->entries;
-        CELLS_TRY(op.append({"backup.create", journal_target(rec->kind, rec->name),
-                             store::Phase::kDone, "", encode_record(*rec)}));
-        report.recorded.push_back(final_path);
       }
+      CELLS_TRY(op.close_abandoned(inc.operation_id, std::move(outcome)));
+    } else {
+      continue;
     }
+    report.closed.push_back(inc.operation_id);
   }
   // Replaced trees of finished restores whose remover is gone (crashed, killed, never
   // started); one whose remover still runs holds its flock and is left to it.

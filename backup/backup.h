@@ -81,6 +81,7 @@ struct RestoreResult {
 struct RecoveryReport {
   std::vector<std::string> removed;   // partial archives and staging directories deleted
   std::vector<std::string> recorded;  // complete archives whose done record was missing
+  std::vector<uint64_t> closed;       // killed operations given their outcome (by their id)
 };
 
 class Backups {
@@ -116,8 +117,9 @@ class Backups {
   Result<std::vector<std::string>> prune(Kind kind, const std::string& name, size_t keep);
 
   // Cleans up after killed operations: deletes partial archives and restore staging
-  // directories, records complete-but-unrecorded archives. Errors: kBusy while another
-  // operation runs.
+  // directories, records complete-but-unrecorded archives, and closes each killed operation
+  // with its outcome (done for a create whose archive it recorded, else failed), so it is
+  // handled once. Errors: kBusy while another operation runs.
   Result<RecoveryReport> recover();
 
  private:

@@ -58,8 +58,9 @@ std::string inflight_path(const Paths& paths) { return paths.lib_dir() + "/apply
 namespace {
 
 // A backup or restore killed mid-way left partial archives, restore staging or frozen cells;
-// backup/ cleans them up (under the writer lock) when the journal shows one unfinished. The
-// read-only store is closed first: LMDB allows one open environment per process.
+// backup/ cleans them up (under the writer lock) when the journal shows one unfinished, and
+// closes it, so this runs once per killed operation. The read-only store is closed first:
+// LMDB allows one open environment per process.
 Status recover_backups(const Paths& paths) {
   {
     auto st = store::Store::open(paths, store::OpenMode::kReadOnly);
@@ -153,6 +154,11 @@ Result<std::vector<uint64_t>> recover_apply(const Paths& paths, const LifecycleC
     say("recovered cell " + name + ": back at generation " + std::to_string(c.old_generation));
   }
   CELLS_TRY(op.append({"recover", "operation/" + ids, store::Phase::kCompensated, ids, ""}));
+  // The killed apply gets its outcome in its own name, so the journal stops counting it as
+  // interrupted. It is not open when it was killed right after an outcome (kInvalid).
+  auto closed = op.close_abandoned(id, {entries.front().kind, "cells", store::Phase::kCompensated,
+                                        "", "recovered by operation " + std::to_string(op.id())});
+  if (!closed && closed.error().kind() != ErrorKind::kInvalid) return std::move(closed).error();
   CELLS_TRY(remove_tree(inflight_path(paths)));
   done.push_back(id);
   return done;

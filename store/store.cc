@@ -207,17 +207,22 @@ Result<Operation> Store::begin_operation(std::string kind, std::string target, W
 }
 
 Result<std::vector<uint64_t>> Store::append(Operation& op, const std::vector<EntryDraft>& drafts,
-                                            const std::function<Status(Txn&, uint64_t)>& extra) {
+                                            const std::function<Status(Txn&, uint64_t)>& extra,
+                                            uint64_t for_op) {
   // Steps, all in one write txn so that entry, head, index and records land together or not
   // at all: read head -> append entries -> maintain the open-operations index -> extra
   // writes -> write head -> advance the op counter -> commit (fsync).
   Txn txn = CELLS_TRY(Txn::begin(env_, true));
   JournalHead head = CELLS_TRY(read_head(txn));
   int64_t t = now_ns();
+  const uint64_t id = for_op != 0 ? for_op : op.id_;
+  const std::string key = encode_u64_be(id);
+  if (for_op != 0 && !CELLS_TRY(txn.get(dbs_.open_ops, key))) {
+    return Error::invalid("operation " + std::to_string(for_op) + " is not open");
+  }
   std::vector<uint64_t> seqs;
   for (const EntryDraft& d : drafts) {
-    uint64_t seq = CELLS_TRY(detail::append_entry(txn, dbs_.journal, head, op.actor_, op.id_, d, t));
-    std::string key = encode_u64_be(op.id_);
+    uint64_t seq = CELLS_TRY(detail::append_entry(txn, dbs_.journal, head, op.actor_, id, d, t));
     if (is_outcome(d.phase)) {
       CELLS_TRY(txn.del(dbs_.open_ops, key));
     } else {
@@ -235,6 +240,12 @@ Result<std::vector<uint64_t>> Store::append(Operation& op, const std::vector<Ent
 
 Result<uint64_t> Operation::append(EntryDraft draft) {
   auto seqs = CELLS_TRY(store_->append(*this, {std::move(draft)}, nullptr));
+  return seqs.front();
+}
+
+Result<uint64_t> Operation::close_abandoned(uint64_t abandoned, EntryDraft outcome) {
+  if (!is_outcome(outcome.phase)) return Error::invalid("closing an operation needs an outcome");
+  auto seqs = CELLS_TRY(store_->append(*this, {std::move(outcome)}, nullptr, abandoned));
   return seqs.front();
 }
 

@@ -94,9 +94,11 @@ class Store {
   Store() = default;
   Status require_writable(std::string_view what) const;
   Result<JournalHead> read_head(const Txn& txn) const;
-  // One write txn: appends DRAFTS for OP, then runs EXTRA (more writes) before committing.
+  // One write txn: appends DRAFTS for OP (in the name of operation FOR_OP when non-zero),
+  // then runs EXTRA (more writes) before committing.
   Result<std::vector<uint64_t>> append(Operation& op, const std::vector<EntryDraft>& drafts,
-                                       const std::function<Status(Txn&, uint64_t)>& extra);
+                                       const std::function<Status(Txn&, uint64_t)>& extra,
+                                       uint64_t for_op = 0);
 
   struct Dbs {
     MDB_dbi meta = 0;         // format_version, next_cid, next_op, journal_head, generation head
@@ -127,6 +129,11 @@ class Operation {
   Result<uint64_t> append(EntryDraft draft);
   // Appends all DRAFTS in one transaction (all or none); returns their seqs.
   Result<std::vector<uint64_t>> append_batch(const std::vector<EntryDraft>& drafts);
+  // Recovery: appends OUTCOME (done, failed or compensated) in the name of ABANDONED, an
+  // operation whose process died with its intent open (incomplete_operations()), so that it is
+  // complete from then on and later recoveries do not handle it again. Errors: kInvalid when
+  // OUTCOME is an intent or ABANDONED is not open; kSystem / kCorrupt from LMDB.
+  Result<uint64_t> close_abandoned(uint64_t abandoned, EntryDraft outcome);
 
   // Commits DESIRED as the next generation and its journal entry ("generation.commit",
   // "generation/<n>", done, before/after = previous/new number as decimal text) in one

@@ -163,6 +163,35 @@ TEST(StoreJournal, IncompleteOperationsAreFound) {
   EXPECT_EQ(open[0].intent.seq, 3u);
 }
 
+TEST(StoreJournal, RecoveryClosesAnAbandonedOperationInItsName) {
+  ScratchRoot r;
+  Store s = open_rw(r);
+  uint64_t killed_id;
+  {
+    Operation killed = *s.begin_operation("backup.restore", "volume/v");
+    killed_id = killed.id();
+    ASSERT_TRUE(killed.append(draft("backup.restore", "volume/v", Phase::kIntent)).ok());
+  }
+  Operation rec = *s.begin_operation("backup.recover", "backups");
+  // Only outcomes close, and only an operation that is open.
+  auto intent = rec.close_abandoned(killed_id, draft("backup.restore", "volume/v", Phase::kIntent));
+  ASSERT_FALSE(intent.ok());
+  EXPECT_EQ(intent.error().kind(), ErrorKind::kInvalid);
+  EXPECT_EQ(s.incomplete_operations()->size(), 1u);
+  ASSERT_TRUE(rec.close_abandoned(killed_id, draft("backup.restore", "volume/v", Phase::kFailed)).ok());
+  EXPECT_TRUE(s.incomplete_operations()->empty());
+  auto entries = *s.operation_entries(killed_id);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].phase, Phase::kFailed);
+  auto again = rec.close_abandoned(killed_id, draft("backup.restore", "volume/v", Phase::kFailed));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind(), ErrorKind::kInvalid);
+  // The recovering operation's own id stays reserved: the next one gets a fresh id.
+  ASSERT_TRUE(rec.append(draft("backup.recover", "backups", Phase::kDone)).ok());
+  EXPECT_EQ((*s.operation_entries(rec.id())).size(), 1u);
+  EXPECT_FALSE(s.verify_journal()->problem.has_value());
+}
+
 DesiredState sample_state() {
   CellManifest web;
   web.name = "web";
