@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,21 @@ namespace {
 // ioprio_set(2) values (linux/ioprio.h, whose C++ form does not compile with g++ 12 here).
 constexpr int kIoprioWhoProcess = 1;
 constexpr int kIoprioIdle = 3 << 13;  // IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT, level 0
+
+// Opens directory NAME of the directory open as DFD, never through a symlink (ELOOP) and never
+// onto another mount (EXDEV: openat2(2) RESOLVE_NO_XDEV also catches bind mounts of the same
+// filesystem, which an st_dev comparison would not). Returns the fd or -1 with errno.
+int open_subdir(int dfd, const char* name) {
+  struct open_how how {};
+  how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV;
+  return static_cast<int>(
+      detail::retry_eintr([&] { return ::syscall(SYS_openat2, dfd, name, &how, sizeof how); }));
+}
+
+Error mount_point(const std::string& path) {
+  return Error(ErrorKind::kBusy, "refusing to remove " + path + ": it is a mount point", EXDEV);
+}
 
 // Empties the directory open as DFD (named PATH in errors). Names are read first and removed
 // after the listing is closed, so the walk never reads a directory it is changing.
@@ -53,10 +69,10 @@ Status empty_dir(Fd dfd, const std::string& path) {
       if (::unlinkat(dfd.get(), name.c_str(), 0) == 0 || errno == ENOENT) continue;
       if (errno != EISDIR) return Error::sys(errno, "remove " + path + "/" + name);
     }
-    int sub = ::openat(dfd.get(), name.c_str(),
-                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int sub = open_subdir(dfd.get(), name.c_str());
     if (sub < 0) {
       if (errno == ENOENT) continue;
+      if (errno == EXDEV) return mount_point(path + "/" + name);
       return Error::sys(errno, "open " + path + "/" + name);
     }
     CELLS_TRY(empty_dir(Fd(sub), path + "/" + name));
@@ -70,17 +86,30 @@ Status empty_dir(Fd dfd, const std::string& path) {
 }  // namespace
 
 Status remove_tree(const std::string& path) {
-  int raw = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  // PATH is opened from its parent, so that PATH itself being a mount point is caught too.
+  const size_t slash = path.find_last_of('/');
+  const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  int praw = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (praw < 0) {
+    if (errno == ENOENT) return ok_status();
+    return Error::sys(errno, "open " + parent);
+  }
+  Fd pfd(praw);
+  int raw = open_subdir(pfd.get(), base.c_str());
   if (raw < 0) {
     if (errno == ENOENT) return ok_status();
+    if (errno == EXDEV) return mount_point(path);
     // Not a directory (or a symlink to one): remove the name itself.
     if (errno == ENOTDIR || errno == ELOOP) {
-      if (::unlink(path.c_str()) == 0 || errno == ENOENT) return ok_status();
+      if (::unlinkat(pfd.get(), base.c_str(), 0) == 0 || errno == ENOENT) return ok_status();
     }
     return Error::sys(errno, "remove " + path);
   }
   CELLS_TRY(empty_dir(Fd(raw), path));
-  if (::rmdir(path.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + path);
+  if (::unlinkat(pfd.get(), base.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return Error::sys(errno, "remove " + path);
+  }
   return ok_status();
 }
 

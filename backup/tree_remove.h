@@ -11,9 +11,10 @@
 
 namespace cells::backup {
 
-// Removes PATH and everything below it; symlinks are removed, never followed, and other
-// filesystems mounted below it are not entered (their mount point fails with EBUSY). A
-// missing PATH is not an error. Errors name the entry that could not be removed.
+// Removes PATH and everything below it; symlinks are removed, never followed, and mounts
+// (other filesystems or bind mounts) are never entered: a mount point at or below PATH stops
+// the removal with kBusy naming it, its content untouched. A missing PATH is not an error.
+// Errors name the entry that could not be removed.
 Status remove_tree(const std::string& path);
 
 // Removes PATH in a detached process (double fork, own session, idle I/O priority, stdio on

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +58,25 @@ TEST_F(TreeRemove, MissingPathIsFineAndAFileOrSymlinkIsRemovedItself) {
   ASSERT_TRUE(remove_tree(dir_ + "/link").ok());
   EXPECT_FALSE(fs::exists(fs::symlink_status(dir_ + "/link")));
   EXPECT_TRUE(fs::exists(dir_ + "/target"));
+}
+
+TEST_F(TreeRemove, AMountBelowOrAtThePathIsNeverEntered) {
+  // A bind mount of a directory of the same filesystem: st_dev alone would not tell.
+  const std::string tree = dir_ + "/tree", data = dir_ + "/data";
+  fs::create_directories(tree + "/a/mnt");
+  fs::create_directories(data);
+  std::ofstream(data + "/keep") << "keep";
+  std::ofstream(tree + "/a/file") << "x";
+  ASSERT_EQ(::mount(data.c_str(), (tree + "/a/mnt").c_str(), nullptr, MS_BIND, nullptr), 0);
+  auto st = remove_tree(tree);
+  auto at = remove_tree(tree + "/a/mnt");
+  ::umount2((tree + "/a/mnt").c_str(), MNT_DETACH);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().kind(), ErrorKind::kBusy);
+  EXPECT_THAT(st.error().message(), ::testing::HasSubstr(tree + "/a/mnt"));
+  ASSERT_FALSE(at.ok());
+  EXPECT_EQ(at.error().kind(), ErrorKind::kBusy);
+  EXPECT_TRUE(fs::exists(data + "/keep"));  // the mounted content is untouched
 }
 
 TEST_F(TreeRemove, AnEntryThatCannotBeRemovedIsNamed) {

@@ -196,8 +196,7 @@ class Applier {
 Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
                                          const store::Store& st, const ApplyOptions& opts) {
   for (const auto& n : opts.names) {
-    if (std::none_of(l.set.cells.begin(), l.set.cells.end(),
-                     [&](const CellManifest& c) { return c.name == n; })) {
+    if (!l.set.find_cell(n)) {
       return Error::not_found("no cell manifest " + n + " (create it with cellmgr cell create)");
     }
   }
@@ -208,8 +207,7 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   for (const auto& name : order) {
     if (!opts.names.empty() && std::find(opts.names.begin(), opts.names.end(), name) == opts.names.end()) continue;
     CellPlan p;
-    p.m = &*std::find_if(l.set.cells.begin(), l.set.cells.end(),
-                         [&](const CellManifest& c) { return c.name == name; });
+    p.m = l.set.find_cell(name);
     std::optional<store::ApplyPlan> want;
     for (const auto& x : l.state.plans) {
       if (x.cell == name) want = x;

@@ -49,11 +49,6 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-const CellManifest& manifest_of(const DesiredSet& set, const std::string& name) {
-  return *std::find_if(set.cells.begin(), set.cells.end(),
-                       [&](const CellManifest& c) { return c.name == name; });
-}
-
 // Step 3: a record that says started (a cid) whose cgroup is gone describes a cell of an
 // earlier boot (or one that died with its cgroup removed); it is set back to stopped, keeping
 // the applied generation. On a new boot the cell's supervisor pid file goes too, should /run
@@ -181,7 +176,7 @@ Result<BootOutcome> boot(const Paths& paths, const LifecycleConfig& cfg,
   auto plan = CELLS_TRY(boot_plan(set, {running_now.begin(), running_now.end()}));
   std::set<std::string> down;  // failed or skipped
   for (const auto& step : plan) {
-    const CellManifest& m = manifest_of(set, step.cell);
+    const CellManifest& m = *set.find_cell(step.cell);  // boot_plan's names come from SET
     const std::string line = "cell " + m.name + ": ";
     auto cid_of = [&]() -> std::string {
       auto rec = st.runtime(m.name);

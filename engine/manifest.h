@@ -142,6 +142,10 @@ struct DesiredSet {
   // Every problem found: each unreadable or invalid file, then validate_desired's findings.
   // Files that failed to parse are left out of CELLS/VOLUMES.
   std::vector<std::string> problems;
+
+  // The manifest of cell (volume) NAME, or nullptr; valid while CELLS (VOLUMES) is unchanged.
+  const CellManifest* find_cell(std::string_view name) const;
+  const VolumeManifest* find_volume(std::string_view name) const;
 };
 // Reads DIR/*.cell, DIR/*.volume and DIR/cellmgr.conf (hidden files and other names, such as
 // editor backups, are ignored). A missing DIR is an empty desired state, not an error.

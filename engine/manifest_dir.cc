@@ -45,4 +45,22 @@ DesiredSet load_desired(const std::string& dir) {
   return set;
 }
 
+namespace {
+
+template <typename T>
+const T* by_name(const std::vector<T>& all, std::string_view name) {
+  auto it = std::find_if(all.begin(), all.end(), [&](const T& x) { return x.name == name; });
+  return it == all.end() ? nullptr : &*it;
+}
+
+}  // namespace
+
+const CellManifest* DesiredSet::find_cell(std::string_view name) const {
+  return by_name(cells, name);
+}
+
+const VolumeManifest* DesiredSet::find_volume(std::string_view name) const {
+  return by_name(volumes, name);
+}
+
 }  // namespace cells::engine
