@@ -159,8 +159,11 @@ int run(const Options& o) {
   };
   auto pump = [&] {
     std::optional<std::string> dropped;
-    if (s.pump(&dropped)) dirty = true;
-    ui.set_snapshot(s.snapshot());
+    // Telemetry ticks come every second: copy the snapshot into the Ui only when it changed.
+    if (s.pump(&dropped)) {
+      dirty = true;
+      ui.set_snapshot(s.snapshot());
+    }
     if (dropped) {
       ui.disconnected(*dropped);
       return;

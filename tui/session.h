@@ -2,8 +2,6 @@
 // local or over ssh) and the Snapshot built from its replies and pushed events.
 #pragma once
 
-#include <sys/types.h>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +23,6 @@ class Session {
 
   // Readable when pump() has work; the same number across reconnect().
   int fd() const { return client_->fd(); }
-  pid_t bridge_pid() const { return client_->bridge_pid(); }
   // "root /srv/cells" or "host web1" for the header.
   std::string where() const;
 

@@ -21,7 +21,6 @@ class Terminal {
   Terminal& operator=(Terminal&&) = delete;
   Terminal(const Terminal&) = delete;
 
-  Depth depth() const { return depth_; }
   int columns() const;
   int lines() const;
 

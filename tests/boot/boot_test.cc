@@ -157,7 +157,7 @@ TEST_F(Boot, AutostartCellsComeBackServingInDependencyOrderAndTheRestStaysStoppe
   EXPECT_THAT(same.out, HasSubstr("summary: cells=3 started=0 running=3 stopped=0 failed=0 discarded=0 new-boot=YES\n"));
   EXPECT_EQ(*read_file(paths_->run_dir() + "/boot_id"), "sim-boot-1\n");
 
-  simulate_reboot("sim-boot-2");
+  ASSERT_NO_FATAL_FAILURE(simulate_reboot("sim-boot-2"));
   EXPECT_EQ(http_get(app_port, 1), "");
   const size_t discards_before = journal_count("boot.discard");
 
@@ -212,7 +212,7 @@ TEST_F(Boot, ANewBootIdAloneIsANewBootAndADeadDependencyHoldsBackOnlyItsDependen
 
   // A host whose /run survives the reboot: only the boot id tells. store's page is gone, so
   // its healthcheck fails after the boot: app must not start, solo must.
-  simulate_reboot("sim-boot-2", /*clear_run_dir=*/false);
+  ASSERT_NO_FATAL_FAILURE(simulate_reboot("sim-boot-2", /*clear_run_dir=*/false));
   std::error_code ec;
   for (const auto& e : fs::recursive_directory_iterator(paths_->cells_dir() + "/store", ec)) {
     if (e.path().filename() == "index.html") fs::remove(e.path());

@@ -94,9 +94,17 @@ next_command() {
   fi
 }
 
+# A run whose kills all came after the command ended tested no recovery: at least a quarter
+# of them (rounded down) must land; nine in ten kill slots lie before the measured duration.
+kills_landed() {
+  local what=$1 kills=$2 n=$3
+  ((kills >= n / 4)) || fail "$what: only $kills of $n kills landed before the command ended"
+}
+
 summary() {
   local what=$1 kills=$2 done_=$3
   shift 3
+  kills_landed "$what" "$kills" "$((kills + done_))"
   local c line="$what: kills=$kills completed-before-kill=$done_"
   for c in "$@"; do line+=" $c:old=${at_old[$c]:-0},new=${at_new[$c]:-0}"; done
   echo "$line"
@@ -193,6 +201,7 @@ scenario_backup() {
       cm volume backup verify data --from "$f" >/dev/null 2>&1 || fail "backup kill $i: archive $f does not verify"
     done
   done
+  kills_landed "backup" "$kills" "$n"
   count=$(archives | wc -l)
   # The newest archive restores to exactly the volume.
   cm volume create check --scope desired >/dev/null || fail "volume create check"
@@ -218,7 +227,7 @@ scenario_restore() {
   cm volume backup create data >/dev/null 2>&1 || fail "backup B"
   fb=$(archives | sed -n 1p)
   [ "$fa" != "$fb" ] || fail "two backups got one name"
-  cur=$hb
+  # The timed run restores A: the rounds start from it.
   dur=$(duration cm volume backup restore data --from "$fa" --stop --yes)
   cur=$ha
   check_common "baseline"
@@ -236,6 +245,7 @@ scenario_restore() {
     cur=$h
     [ "$(cell_table | awk '$1 == "a" {print $2}')" = 1 ] || fail "restore kill $i: cell a is not running"
   done
+  kills_landed "restore" "$kills" "$n"
   echo "restore (--stop, restore ${dur}us): kills=$kills completed-before-kill=$completed old=$old_n new=$new_n"
 }
 
@@ -271,6 +281,7 @@ scenario_volume_remove() {
     cm volume remove "$v" --scope runtime --yes >/dev/null 2>&1 || fail "re-run of volume remove $v"
     [ -e "$etc/$v.volume" ] && { cm volume remove "$v" >/dev/null || fail "remove manifest $v"; }
   done
+  kills_landed "volume remove" "$kills" "$n"
   echo "volume remove (2000 files, remove ${dur}us): kills=$kills completed-before-kill=$completed whole=$old_n gone=$new_n"
 }
 

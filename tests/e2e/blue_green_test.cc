@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -31,9 +32,16 @@ class Sampler {
     stop_ = true;
     thread_.join();
   }
-  // Starts a new window and returns the previous one.
-  Window next() {
-    std::lock_guard<std::mutex> lock(mu_);
+  // Starts a new window and returns the previous one, once that has at least MIN_SAMPLES
+  // requests in it (or after 30 s): a fixed sleep can end before a loaded machine answered.
+  Window next(int min_samples = 0) {
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (current_.served + current_.unserved < min_samples && Clock::now() < deadline) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      lock.lock();
+    }
     Window w = current_;
     current_ = Window{};
     gap_start_.reset();
@@ -81,8 +89,7 @@ TEST_F(BlueGreen, SwitchesByPlanAndRollsBackABrokenEdge) {
 
   std::optional<Sampler> sampler;
   sampler.emplace();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Window steady = sampler->next();
+  Window steady = sampler->next(15);  // about 300 ms at one request per 20 ms
 
   // Switch: only the edge changes, and afterwards green answers.
   Outcome green = run_block(2);
@@ -105,10 +112,10 @@ TEST_F(BlueGreen, SwitchesByPlanAndRollsBackABrokenEdge) {
   Outcome good = run_block(4);
   ASSERT_EQ(good.status, 0) << good.out << good.err;
   EXPECT_THAT(good.out, HasSubstr("summary: cells=3 changed=0 failed=0"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Window after = sampler->next();
+  Window after = sampler->next(15);
   sampler.reset();
 
+  EXPECT_GT(steady.served, 0);
   EXPECT_EQ(steady.unserved, 0);
   EXPECT_EQ(steady.bodies, (std::map<std::string, int>{{"blue\n", steady.served}}));
   // During the switch only blue, then green, ever answered.
@@ -116,6 +123,7 @@ TEST_F(BlueGreen, SwitchesByPlanAndRollsBackABrokenEdge) {
   // During the failed apply and after it, only the old colour answered, never blue again.
   EXPECT_EQ(rolling_back.bodies, (std::map<std::string, int>{{"green\n", rolling_back.served}}));
   EXPECT_GT(rolling_back.served, 0);
+  EXPECT_GT(after.served, 0);
   EXPECT_EQ(after.unserved, 0);
   EXPECT_EQ(after.bodies, (std::map<std::string, int>{{"green\n", after.served}}));
   // The edge is down from its stop until the new (or, after a failure, the old) nginx listens:
@@ -131,6 +139,8 @@ TEST_F(BlueGreen, SwitchesByPlanAndRollsBackABrokenEdge) {
 
   Outcome clean = run_block(5);
   ASSERT_EQ(clean.status, 0) << clean.out << clean.err;
+  EXPECT_FALSE(http(8080, "GET", "/", "", std::chrono::milliseconds(500)));
+  EXPECT_EQ(etc_snapshot().size(), 1u) << "only cellmgr.conf is left";
 }
 
 }  // namespace

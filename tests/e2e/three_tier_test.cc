@@ -89,9 +89,15 @@ TEST_F(ThreeTier, RowsCommittedBeforeTheBackupSurviveDestroyAndRestore) {
   Outcome backup = run_block(3);
   ASSERT_EQ(backup.status, 0) << backup.out << backup.err;
   EXPECT_THAT(backup.out, HasSubstr("froze db for "));
-  ::usleep(300 * 1000);  // the source moves on after the backup
+  // The source moves on after the backup: wait (with a deadline, not a fixed sleep) for new
+  // acknowledgements.
+  std::set<long> all = before;
+  for (int i = 0; i < 200 && all.size() < before.size() + 5; ++i) {
+    ::usleep(50 * 1000);
+    all = ids_in(read_file(log).value_or(""));
+  }
   stop_writer();
-  const std::set<long> all = ids_in(read_file(log).value_or(""));
+  all = ids_in(read_file(log).value_or(""));
   EXPECT_GT(all.size(), before.size()) << "requests stopped flowing during the backup";
 
   // Destroy everything: no cell, no volume data, no manifest left.

@@ -1,8 +1,9 @@
 // Fuzzes the apply-plan parser (engine/plan.h) and the PATCH matcher it feeds
 // (engine/plan_patch.h). Properties: errors are one line and name the plan; a parsed plan's
-// hash is stable; and each PATCH hunk applied to the text it expects is idempotent (applying
-// it to its own result changes nothing), which plan_patch.h promises.
+// hash covers each of its assets; and each PATCH hunk applied to the text it expects is
+// idempotent (applying it to its own result changes nothing), which plan_patch.h promises.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -55,8 +56,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CELLS_FUZZ_CHECK(step.line >= 1, "every step has a line");
     if (step.kind == StepKind::kPatch) check_patch_idempotent(file, step);
   }
+  // The hash covers every asset: changing one asset's bytes changes it (a plan whose asset
+  // changed must be applied again).
   std::map<std::string, std::string> assets;
   for (const auto& name : plan->asset_names()) assets[name] = name;
-  CELLS_FUZZ_CHECK(plan_hash(text, assets) == plan_hash(text, assets), "plan hash is stable");
+  const std::string hash = plan_hash(text, assets);
+  CELLS_FUZZ_CHECK(hash.size() == 64, "plan hash is a hex SHA-256");
+  for (auto& [name, bytes] : assets) {
+    bytes += "x";
+    CELLS_FUZZ_CHECK(plan_hash(text, assets) != hash, "an asset's content changes the plan hash");
+    bytes.pop_back();
+  }
   return 0;
 }
