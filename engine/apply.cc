@@ -179,6 +179,25 @@ class Applier {
     return op_.put_runtime(*rec);
   }
 
+  // An unchanged running cell takes the new generation too, but its record waits for
+  // flush_unchanged(): a one-cell change among N cells would otherwise pay N durable commits.
+  Status defer_generation(const std::string& name) {
+    auto rec = CELLS_TRY(st_.runtime(name));
+    if (!rec || rec->applied_generation == gen_) return ok_status();
+    rec->applied_generation = gen_;
+    unchanged_.push_back(std::move(*rec));
+    return ok_status();
+  }
+
+  // Writes the deferred records in one transaction. Called before any cell acts and at the
+  // end, so each record is still on disk before whatever apply does next.
+  Status flush_unchanged() {
+    if (unchanged_.empty()) return ok_status();
+    auto s = op_.put_runtimes(unchanged_);
+    unchanged_.clear();
+    return s;
+  }
+
   const Loaded& loaded() const { return l_; }
 
  private:
@@ -190,6 +209,7 @@ class Applier {
   store::Operation& op_;
   uint64_t gen_;
   std::vector<Touched> touched_;
+  std::vector<store::RuntimeCell> unchanged_;  // deferred by defer_generation()
 };
 
 // What each selected cell needs, in dependency order.
@@ -287,7 +307,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
     }
     if (p.acts() && m.healthcheck) opts.say(step("HEALTHCHECK", m.healthcheck->command));
     if (!p.acts()) {
-      if (applier && p.drift.running) CELLS_TRY(applier->record_generation(m.name, gen));
+      if (applier && p.drift.running) CELLS_TRY(applier->defer_generation(m.name));
       opts.say(step("RESULT", p.warn_policy ? "pending" : "unchanged"));
       if (p.warn_policy && opts.dry_run) out.exit_code = 2;
       continue;
@@ -298,6 +318,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
       opts.say(step("RESULT", "changed"));
       continue;
     }
+    CELLS_TRY(applier->flush_unchanged());
     if (auto s = applier->act(p); !s) {
       ++out.failed;
       failed = true;
@@ -309,6 +330,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   }
 
   // Step 4: the outcome. A failure compensates every touched cell unless --no-rollback.
+  if (applier) CELLS_TRY(applier->flush_unchanged());
   if (failed) {
     out.exit_code = 1;
     bool restored = !opts.no_rollback && applier->roll_back();

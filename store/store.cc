@@ -284,6 +284,34 @@ Status Operation::put_runtime(const RuntimeCell& cell) {
   return ok_status();
 }
 
+Status Operation::put_runtimes(const std::vector<RuntimeCell>& cells) {
+  if (cells.empty()) return ok_status();
+  std::vector<EntryDraft> drafts;
+  std::vector<std::string> encoded;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const RuntimeCell& c = cells[i];
+    if (c.name.empty()) return Error::invalid("runtime record: cell name is empty");
+    for (size_t j = 0; j < i; ++j) {
+      // A second record would silently replace the first, and its journaled before-image
+      // would be wrong.
+      if (cells[j].name == c.name) return Error::invalid("runtime record of " + c.name + " given twice");
+    }
+    std::string before;
+    if (auto old = CELLS_TRY(store_->runtime(c.name))) before = detail::encode_runtime(*old);
+    encoded.push_back(detail::encode_runtime(c));
+    drafts.push_back({"runtime.set", "cell/" + c.name, Phase::kDone, before, encoded.back()});
+  }
+  auto write = [&](Txn& txn, uint64_t) -> Status {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      CELLS_TRY(txn.put(store_->dbs_.runtime, cells[i].name, encoded[i]));
+    }
+    return ok_status();
+  };
+  CELLS_TRY_CTX(store_->append(*this, drafts, write),
+                "record runtime state of " + std::to_string(cells.size()) + " cells");
+  return ok_status();
+}
+
 Status Store::for_each_entry(uint64_t from_seq,
                              const std::function<Status(const JournalEntry&)>& fn) const {
   Txn txn = CELLS_TRY(Txn::begin(env_, false));

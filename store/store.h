@@ -143,6 +143,10 @@ class Operation {
   // Writes (replaces) CELL's runtime record, journaled ("runtime.set", "cell/<name>", done,
   // before/after = the encoded old/new records) in the same transaction.
   Status put_runtime(const RuntimeCell& cell);
+  // put_runtime for every record of CELLS in one transaction (all or none, one fsync), so a
+  // caller updating many cells pays one commit instead of one per cell. Errors: kInvalid for
+  // an empty or repeated name (nothing written then); kSystem / kCorrupt from LMDB.
+  Status put_runtimes(const std::vector<RuntimeCell>& cells);
 
  private:
   friend class Store;

@@ -266,6 +266,37 @@ TEST(StoreRuntime, PutIsJournaledWithBeforeImage) {
   EXPECT_EQ((*s.list_journal({})).size(), 2u);  // the refused write changed nothing
 }
 
+TEST(StoreRuntime, PutManyIsOneTransactionAndAllOrNone) {
+  ScratchRoot r;
+  Store s = open_rw(r);
+  Operation op = *s.begin_operation("apply", "cells");
+  RuntimeCell a{"a", 1, 10, 11, 3, 1, "policy", {1, true, 0, "ok"}};
+  RuntimeCell b{"b", 2, 20, 21, 3, 1, "policy", {1, true, 0, "ok"}};
+  ASSERT_TRUE(op.put_runtime(a).ok());
+  a.applied_generation = 4;
+  b.applied_generation = 4;
+  ASSERT_TRUE(op.put_runtimes({a, b}).ok());
+  EXPECT_EQ(**s.runtime("a"), a);
+  EXPECT_EQ(**s.runtime("b"), b);
+  auto entries = *s.list_journal({.kind = "runtime"});
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].before, entries[0].after);  // a's before-image is its old record
+  EXPECT_TRUE(entries[2].before.empty());           // b had none
+  EXPECT_EQ(entries[1].time_ns, entries[2].time_ns);  // one transaction, one timestamp
+  // Bad input: a repeated or empty name refuses the whole batch.
+  b.applied_generation = 9;
+  auto twice = op.put_runtimes({b, b});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().kind(), ErrorKind::kInvalid);
+  EXPECT_NE(twice.error().message().find("b given twice"), std::string::npos);
+  auto empty = op.put_runtimes({b, RuntimeCell{}});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().kind(), ErrorKind::kInvalid);
+  EXPECT_EQ((**s.runtime("b")).applied_generation, 4u);
+  EXPECT_EQ((*s.list_journal({})).size(), 3u);
+  EXPECT_FALSE((*s.verify_journal()).problem);
+}
+
 // Forks a child that opens the store, begins an operation and then waits to be killed (or, with
 // HOLD_MS, exits after that long). Returns its pid once it holds the lock.
 pid_t spawn_holder(const ScratchRoot& r, int hold_ms) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "base/files.h"
+#include "store/store.h"
 #include "tests/controlplane/harness.h"
 
 namespace cells::controlplane::testing {
@@ -80,6 +81,15 @@ TEST_F(Apply, FirstApplyCreatesSecondIsNoopEditRestartsOnlyThatCell) {
   EXPECT_THAT(third.out, HasSubstr("cell a\n  APPLY        run " + paths_->etc_dir() + "/a.apply\n"
                                    "  RESTART      supervised service after apply\n"));
   EXPECT_THAT(third.out, HasSubstr("cell b\n  RESULT       unchanged\n"));
+  {
+    // b did not restart, yet its record names the new generation too (written in one batch
+    // with every other unchanged cell's).
+    auto st = store::Store::open(*paths_, store::OpenMode::kReadOnly);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    const uint64_t gen = *st->current_generation();
+    EXPECT_EQ((**st->runtime("a")).applied_generation, gen);
+    EXPECT_EQ((**st->runtime("b")).applied_generation, gen);
+  }
   EXPECT_THAT(http_get(pa), HasSubstr("alpha two"));
   EXPECT_EQ(supervisor_pid("b"), b_pid);
   EXPECT_NE(supervisor_pid("a"), a_pid);
