@@ -213,11 +213,16 @@ Result<std::optional<int>> exit_status_from_pidfd(int pidfd, bool block) {
     if (n == 0) return std::optional<int>();
     compat::PidfdInfo info;
     info.mask = CELLS_PIDFD_INFO_EXIT;
-    if (ioctl(pidfd, CELLS_PIDFD_GET_INFO, &info) != 0 && errno != ESRCH) {
-      return Error::sys(errno, "PIDFD_GET_INFO");
+    // Only a successful call fills INFO. ESRCH comes while the reaped process's pid is already
+    // gone but its exit information is not stored yet (both happen as init reaps it): then
+    // INFO still holds the request, and its exit_code of 0 is no answer. Ask again.
+    if (ioctl(pidfd, CELLS_PIDFD_GET_INFO, &info) != 0) {
+      if (errno != ESRCH) return Error::sys(errno, "PIDFD_GET_INFO");
+      info.mask = 0;
     }
     if (info.mask & CELLS_PIDFD_INFO_EXIT) return std::optional<int>(info.exit_code);
-    // Exited, not reaped yet: init reaps within microseconds; 10 s means init is gone.
+    // Exited, not reaped (or not recorded) yet: init reaps within microseconds; 10 s means
+    // init is gone.
     if (spins > 10000) return Error(ErrorKind::kSystem, "the exited process is never reaped");
     usleep(1000);
   }
