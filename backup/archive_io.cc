@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backup/sha256.h"
+#include "backup/staging_writer.h"
 #include "backup/writeback.h"
 #include "backup/zstd_reader.h"
 #include "base/syscall.h"
@@ -367,11 +368,19 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
   auto reader = CELLS_TRY(ZstdReader::start(fd.get(), path));
   TarSource src{reader.get(), &meter};
 
+  // Members are written by StagingWriter (fds beneath the staging directory); the rare member
+  // with ACLs goes to libarchive's disk writer, made (and the working directory changed for
+  // it) only when the first such member arrives.
+  std::optional<StagingWriter> writer;
   std::optional<CwdGuard> cwd;
   ArchivePtr disk;
   std::unique_ptr<EarlyWriteback> writeback;
   if (staging != nullptr) {
     if (options.early_writeback) writeback = CELLS_TRY(EarlyWriteback::start(*staging));
+    writer.emplace(CELLS_TRY(StagingWriter::open(*staging)));
+  }
+  auto libarchive_disk = [&]() -> Result<struct archive*> {
+    if (disk) return disk.get();
     cwd.emplace(CELLS_TRY(CwdGuard::enter(*staging)));
     disk.reset(archive_write_disk_new());
     archive_write_disk_set_options(
@@ -379,7 +388,8 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
                         ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL |
                         ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                         ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
-  }
+    return disk.get();
+  };
 
   ArchivePtr in(archive_read_new());
   // Only tar inside zstd is a cells archive: the reader refuses anything but zstd, and no
@@ -415,7 +425,7 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
                             std::to_string(options.max_bytes) +
                             " bytes (free space limit; decompression bomb?)");
     }
-    if (disk && name == "." && archive_entry_mtime_is_set(e)) {
+    if (writer && name == "." && archive_entry_mtime_is_set(e)) {
       std::array<struct timespec, 2> t{};
       // GNU tar archives carry no atime; leave it alone rather than set 1970.
       t[0] = archive_entry_atime_is_set(e)
@@ -424,15 +434,25 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
       t[1] = {archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
       root_times = t;
     }
-    if (disk) {
-      archive_entry_set_pathname(e, name.c_str());
+    // Exactly one of OURS (StagingWriter) and OTHER (libarchive, for ACLs) writes the member.
+    StagingWriter* ours = nullptr;
+    struct archive* other = nullptr;
+    if (writer) {
+      std::string hardlink_to;
       if (archive_entry_hardlink(e) != nullptr) {
-        // The guard normalised and checked it; hand libarchive the same spelling.
-        std::string to = CELLS_TRY(EntryGuard::normalise(link, "hard link target"));
-        archive_entry_set_hardlink(e, to.c_str());
+        // The guard normalised and checked it; the writers get the same spelling.
+        hardlink_to = CELLS_TRY(EntryGuard::normalise(link, "hard link target"));
       }
-      if (archive_write_header(disk.get(), e) < ARCHIVE_WARN) {
-        return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
+      if (!options.libarchive_writer && StagingWriter::handles(e)) {
+        ours = &*writer;
+        CELLS_TRY_CTX(ours->begin(name, e, hardlink_to), path);
+      } else {
+        other = CELLS_TRY_CTX(libarchive_disk(), path);
+        archive_entry_set_pathname(e, name.c_str());
+        if (!hardlink_to.empty()) archive_entry_set_hardlink(e, hardlink_to.c_str());
+        if (archive_write_header(other, e) < ARCHIVE_WARN) {
+          return from_archive(other, path + ": extract '" + name + "' into " + *staging);
+        }
       }
     }
     const void* buf = nullptr;
@@ -451,27 +471,29 @@ Result<ReadStats> read_archive(const std::string& path, const std::string* stagi
                               std::to_string(options.max_bytes) +
                               " bytes (free space limit; decompression bomb?)");
       }
-      if (disk && archive_write_data_block(disk.get(), buf, len, offset) < ARCHIVE_WARN) {
-        return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
+      if (ours != nullptr) CELLS_TRY_CTX(ours->write_data(buf, len, offset), path);
+      if (other != nullptr && archive_write_data_block(other, buf, len, offset) < ARCHIVE_WARN) {
+        return from_archive(other, path + ": extract '" + name + "' into " + *staging);
       }
     }
-    if (disk && archive_write_finish_entry(disk.get()) < ARCHIVE_WARN) {
-      return from_archive(disk.get(), path + ": extract '" + name + "' into " + *staging);
+    if (ours != nullptr) CELLS_TRY_CTX(ours->finish_entry(), path);
+    if (other != nullptr && archive_write_finish_entry(other) < ARCHIVE_WARN) {
+      return from_archive(other, path + ": extract '" + name + "' into " + *staging);
     }
-    // Closed by libarchive now, its data complete: its writeback can start.
+    // Closed now, its data complete: its writeback can start.
     if (writeback && archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) > 0 &&
         archive_entry_hardlink(e) == nullptr) {
       writeback->add(name);
     }
   }
-  // Directory modes and times are applied at close (after their contents were written).
+  // libarchive's directories get their modes and times at its close, ours in finish(); the
+  // staging root's times last of all, after every child changed it.
   if (disk && archive_write_close(disk.get()) != ARCHIVE_OK) {
     return from_archive(disk.get(), path + ": finish extraction");
   }
-  // libarchive defers times only for directories it creates; the staging root existed, so its
-  // times were set before its children changed it. Set them last.
+  if (writer) CELLS_TRY_CTX(writer->finish(), path);
   if (root_times) {
-    CELLS_SYSCALL(::utimensat(AT_FDCWD, ".", root_times->data(), 0), "set times of " + *staging);
+    CELLS_SYSCALL(::futimens(writer->dir_fd(), root_times->data()), "set times of " + *staging);
   }
   // The checksum covers the whole file: bytes after the end of the tar stream count too (and
   // must be valid zstd frames).

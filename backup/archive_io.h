@@ -53,6 +53,9 @@ struct ReadOptions {
   // Extraction only: start each finished file's writeback on a helper thread (EarlyWriteback),
   // for a caller that makes the tree durable afterwards anyway.
   bool early_writeback = false;
+  // Extraction only: write every member with libarchive's archive_write_disk, as before
+  // StagingWriter; kept so bench/backup can measure the two in one run.
+  bool libarchive_writer = false;
 };
 
 struct ReadStats {
@@ -66,8 +69,10 @@ struct ReadStats {
 // entry checked by an EntryGuard first and by libarchive's ARCHIVE_EXTRACT_SECURE_* flags.
 // Nothing is written outside STAGING_DIR. Errors: kNotFound (no archive), kInvalid naming a
 // refused entry or the size limit (decompression bomb), kCorrupt for a damaged stream.
-// Changes the working directory during the call (libarchive resolves hard link targets
-// against it) and restores it before returning: not for use by concurrent threads.
+// Members are written by StagingWriter; a member with ACLs (or every member, with
+// libarchive_writer) by libarchive, for which the working directory is changed (libarchive
+// resolves hard link targets against it) and restored before returning: not for use by
+// concurrent threads.
 Result<ReadStats> extract_archive(const std::string& archive_path, const std::string& staging_dir,
                                   const ReadOptions& options);
 

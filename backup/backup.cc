@@ -322,6 +322,7 @@ Result<RestoreResult> Backups::restore(Kind kind, const std::string& name,
     // The syncfs of step 5 would otherwise write the whole tree after extraction ends; started
     // per file, the disk writes while later members are still being decompressed.
     ro.early_writeback = true;
+    ro.libarchive_writer = options.libarchive_writer;
     ReadStats rs = CELLS_TRY_CTX(extract_archive(r.path, staging, ro), "restore");
 
     // Step 4: the checksum covers the file as recorded; a mismatch means it changed since.

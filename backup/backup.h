@@ -65,6 +65,9 @@ struct RestoreOptions {
   // done and durable either way; the old tree waits in <lib>/backup-trash/<op id> (same
   // filesystem, else it is removed here) and recover() removes whatever a crash left there.
   bool background_cleanup = false;
+  // Write members with libarchive's archive_write_disk instead of StagingWriter (as before
+  // it); for bench/backup's before/after in one run, not for callers.
+  bool libarchive_writer = false;
 };
 
 struct RestoreResult {

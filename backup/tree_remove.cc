@@ -114,6 +114,14 @@ Status remove_tree(const std::string& path) {
 }
 
 Status remove_tree_detached(const std::string& path, int lock_fd) {
+  // The remover starts with a copy of every fd, the caller's writer lock among them, until its
+  // close_range. Returning before that let the caller's next operation find its own lock
+  // still held (crash_restore under load: "restored, but starting a again failed: another
+  // operation is running"), so the caller waits for the end of this pipe the remover closes
+  // last, after every other inherited fd.
+  int ends[2];
+  CELLS_SYSCALL(::pipe2(ends, O_CLOEXEC), "pipe to remove " + path);
+  Fd done_read(ends[0]), done_write(ends[1]);
   pid_t child = ::fork();
   if (child < 0) return Error::sys(errno, "fork to remove " + path);
   if (child == 0) {
@@ -121,18 +129,26 @@ Status remove_tree_detached(const std::string& path, int lock_fd) {
     ::setsid();
     if (::fork() != 0) ::_exit(0);
     // Steps, in this order: stdio to /dev/null (a caller reading our stdout until EOF must
-    // not wait for the removal), the lock to fd 3 and everything else closed (an inherited
-    // writer lock would block the next operation), idle I/O priority, then the removal.
+    // not wait for the removal), the lock to fd 3, the pipe to fd 4, everything else closed
+    // (an inherited writer lock would block the next operation), then the pipe (the caller
+    // may go on), idle I/O priority, then the removal.
     int lock = ::fcntl(lock_fd, F_DUPFD, 10);
+    int done = ::fcntl(done_write.get(), F_DUPFD, 10);
     int null = ::open("/dev/null", O_RDWR);
     for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
     ::dup2(lock, 3);
-    ::syscall(SYS_close_range, 4u, ~0u, 0u);
+    ::dup2(done, 4);
+    ::syscall(SYS_close_range, 5u, ~0u, 0u);
+    ::close(4);
     ::syscall(SYS_ioprio_set, kIoprioWhoProcess, 0, kIoprioIdle);
     ::_exit(remove_tree(path).ok() ? 0 : 1);
   }
+  done_write = Fd();
   int status = 0;
   detail::retry_eintr([&] { return ::waitpid(child, &status, 0); });
+  // EOF once the remover closed its copies (or died); a failed read is the same signal.
+  char byte;
+  detail::retry_eintr([&] { return ::read(done_read.get(), &byte, 1); });
   return ok_status();
 }
 

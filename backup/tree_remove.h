@@ -18,10 +18,11 @@ namespace cells::backup {
 Status remove_tree(const std::string& path);
 
 // Removes PATH in a detached process (double fork, own session, idle I/O priority, stdio on
-// /dev/null) and returns at once. The process inherits only LOCK_FD, whose flock it holds until
-// it is done (so a recovery sweep can tell a tree being removed from one a crash left behind);
-// every other descriptor of the caller is closed in it, above all the store's writer lock.
-// Errors: only the fork itself (kSystem); the removal's own errors are the process's.
+// /dev/null) and returns as soon as that process has closed the descriptors it inherited. It
+// keeps only LOCK_FD, whose flock it holds until it is done (so a recovery sweep can tell a
+// tree being removed from one a crash left behind); every other descriptor of the caller is
+// closed in it before this returns, above all the store's writer lock.
+// Errors: only the pipe and fork (kSystem); the removal's own errors are the process's.
 Status remove_tree_detached(const std::string& path, int lock_fd);
 
 }  // namespace cells::backup

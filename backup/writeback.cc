@@ -1,11 +1,10 @@
 #include "backup/writeback.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "backup/staging_writer.h"
 #include "base/syscall.h"
 
 namespace cells::backup {
@@ -61,17 +60,12 @@ void EarlyWriteback::run() {
 
 void EarlyWriteback::kick(const std::string& name) {
   // O_NONBLOCK: a fifo planted under the name must not block the thread on open.
-  struct open_how how {};
-  how.flags = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
-  long raw = detail::retry_eintr(
-      [&] { return ::syscall(SYS_openat2, dir_.get(), name.c_str(), &how, sizeof how); });
-  if (raw < 0) return;  // a hint only: syncfs covers the file
-  Fd fd(static_cast<int>(raw));
+  auto fd = open_beneath(dir_.get(), name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+  if (!fd) return;  // a hint only: syncfs covers the file
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
   // WRITE without WAIT_*: submit the dirty pages and return; syncfs waits for them later.
-  if (::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE) != 0) return;
+  if (::sync_file_range(fd->get(), 0, 0, SYNC_FILE_RANGE_WRITE) != 0) return;
   std::lock_guard lock(mu_);
   ++started_;
 }

@@ -5,6 +5,14 @@
 // filter with threads). Not a test: see run.sh and docs/PERFORMANCE.md "## Backup and restore".
 //
 //   backup_bench WORKDIR SIZE_MIB REPS [RAW_TSV]
+//   backup_bench --restore|--restore-full WORKDIR SIZE_MIB REPS
+//
+// --restore measures restore alone (one archive, made once): the full restore and the plain
+// extraction against zstd -d | tar -x, the two ways of writing members (StagingWriter vs
+// libarchive's archive_write_disk) and extraction + syncfs with and without early writeback,
+// each also as CPU seconds (user + system, every thread; the peer's from its children), which
+// the load of a shared machine disturbs far less than wall time. --restore-full: the full
+// restore rows only (for 1 GiB on a shared machine).
 //
 // With RAW_TSV (tools/bench), restic and borg join as peers when they are installed (a fresh,
 // unencrypted-by-password-file repository per repetition, so neither deduplicates against an
@@ -12,6 +20,7 @@
 // extraction-only and compressor rows are left out to save time at 1 GiB, and every sample is
 // written as "series<TAB>seconds<TAB>data MiB".
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,13 +118,139 @@ void print(const char* what, const std::vector<double>& ours, const std::vector<
       p.median / o.median);
 }
 
+
+// CPU seconds (user + system) of this process's threads, or of its waited-for children.
+double cpu_seconds(int who) {
+  struct rusage ru {};
+  ::getrusage(who, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+// Wall seconds of FN into WALL, CPU seconds (of WHO) into CPU.
+void timed(int who, std::vector<double>& wall, std::vector<double>& cpu,
+           const std::function<void()>& fn) {
+  double c0 = cpu_seconds(who);
+  wall.push_back(seconds(fn));
+  cpu.push_back(cpu_seconds(who) - c0);
+}
+
+void print_cpu(const char* what, const std::vector<double>& ours, const std::vector<double>& peer) {
+  Stats o = stats(ours), p = stats(peer);
+  std::printf("| %s (CPU) | %.2f s (%.2f-%.2f) | %.2f s (%.2f-%.2f) | %.2fx |\n", what, o.median,
+              o.min, o.max, p.median, p.min, p.max, p.median / o.median);
+}
+
+void fresh_dir(const std::string& dir) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+}
+
+// --restore: see the header comment.
+int restore_only(const std::string& work, const std::string& src, double data_mib, int reps,
+                 Backups& b, const Paths& paths, bool full_only) {
+  auto made = b.create(Kind::kVolume, "bench", src, {});
+  if (!made) return std::fprintf(stderr, "%s\n", made.error().message().c_str()), 1;
+  const std::string archive = made->path, peer_file = work + "/peer.tar.zst";
+  sh("tar -cf - -C " + src + " . | zstd -3 -T0 -q -f -o " + peer_file);
+  const std::string trash = paths.lib_dir() + "/backup-trash", target = work + "/target",
+                    out = work + "/out";
+  std::vector<double> full, full_cpu, full_la, full_la_cpu, peer, peer_cpu, ext, ext_cpu, la, la_cpu, wb, wb_cpu, nowb,
+      nowb_cpu;
+  auto extract = [&](ReadOptions ro, bool sync, std::vector<double>& wall,
+                     std::vector<double>& cpu) {
+    fresh_dir(out);
+    drop_caches();
+    timed(RUSAGE_SELF, wall, cpu, [&] {
+      auto r = extract_archive(archive, out, ro);
+      if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+      if (sync) {
+        int fd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY);
+        ::syncfs(fd);
+        ::close(fd);
+      }
+    });
+  };
+  for (int i = 0; i < reps; ++i) {
+    // Alternate the order of every pair, so neither side always follows the other's writeback.
+    auto ours = [&](bool libarchive) {
+      drop_caches();
+      RestoreOptions ro;
+      ro.background_cleanup = true;  // as cellmgr restores
+      ro.libarchive_writer = libarchive;
+      timed(RUSAGE_SELF, libarchive ? full_la : full, libarchive ? full_la_cpu : full_cpu, [&] {
+        auto r = b.restore(Kind::kVolume, "bench", made->record.file, target, ro);
+        if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str()), std::exit(1);
+      });
+      while (fs::exists(trash) && !fs::is_empty(trash)) ::usleep(20 * 1000);
+    };
+    auto theirs = [&] {
+      fresh_dir(out);
+      drop_caches();
+      timed(RUSAGE_CHILDREN, peer, peer_cpu,
+            [&] { sh("zstd -dc -q " + peer_file + " | tar -xf - -C " + out); });
+    };
+    ReadOptions staging_writer, libarchive_writer, with_wb, without_wb;
+    libarchive_writer.libarchive_writer = true;
+    with_wb.early_writeback = true;
+    auto writers = [&](bool first) {
+      if (first) extract(staging_writer, false, ext, ext_cpu);
+      else extract(libarchive_writer, false, la, la_cpu);
+    };
+    auto writebacks = [&](bool first) {
+      if (first) extract(with_wb, true, wb, wb_cpu);
+      else extract(without_wb, true, nowb, nowb_cpu);
+    };
+    bool even = i % 2 == 0;
+    if (even) ours(false), theirs(), ours(true);
+    else ours(true), theirs(), ours(false);
+    if (!full_only) {
+      writers(even), writers(!even);
+      writebacks(even), writebacks(!even);
+    }
+    fs::remove_all(out);
+  }
+  std::printf("| | cells | peer | speedup (peer/cells) |\n|---|---|---|---|\n");
+  print("restore (journaled, staged, verified, syncfs, swap) vs zstd -d | tar -x", full, peer,
+        data_mib);
+  print_cpu("restore vs zstd -d | tar -x", full_cpu, peer_cpu);
+  print("restore before (archive_write_disk) vs zstd -d | tar -x", full_la, peer, data_mib);
+  print_cpu("restore before (archive_write_disk) vs zstd -d | tar -x", full_la_cpu, peer_cpu);
+  print("restore: StagingWriter (cells) vs archive_write_disk (peer)", full, full_la, data_mib);
+  if (full_only) return fs::remove_all(work), 0;
+  print("extraction alone vs zstd -d | tar -x", ext, peer, data_mib);
+  print_cpu("extraction alone vs zstd -d | tar -x", ext_cpu, peer_cpu);
+  print("extraction: StagingWriter (cells) vs archive_write_disk (peer)", ext, la, data_mib);
+  print_cpu("extraction: StagingWriter vs archive_write_disk", ext_cpu, la_cpu);
+  print("extraction + syncfs: early writeback on (cells) vs off (peer)", wb, nowb, data_mib);
+  print_cpu("extraction + syncfs: early writeback on vs off", wb_cpu, nowb_cpu);
+  fs::remove_all(work);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  // --extract ARCHIVE DIR [libarchive]: one extract_archive into DIR, nothing else, for
+  // strace -c, perf stat or callgrind of the extraction alone.
+  if (argc >= 4 && std::string(argv[1]) == "--extract") {
+    ReadOptions ro;
+    ro.libarchive_writer = argc == 5 && std::string(argv[4]) == "libarchive";
+    auto r = extract_archive(argv[2], argv[3], ro);
+    if (!r) return std::fprintf(stderr, "%s\n", r.error().message().c_str()), 1;
+    std::printf("%llu entries, %llu bytes\n", static_cast<unsigned long long>(r->entries),
+                static_cast<unsigned long long>(r->data_bytes));
+    return 0;
+  }
+  const std::string mode = argc == 5 ? argv[1] : "";
+  const bool restore_mode = mode == "--restore" || mode == "--restore-full";
+  if (restore_mode) ++argv, --argc;
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: backup_bench WORKDIR SIZE_MIB REPS [RAW_TSV]\n");
+    std::fprintf(stderr,
+                 "usage: backup_bench WORKDIR SIZE_MIB REPS [RAW_TSV]\n"
+                 "       backup_bench --restore|--restore-full WORKDIR SIZE_MIB REPS\n");
     return 2;
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows appear as they are measured
   std::string work = argv[1];
   uint64_t mib = std::stoull(argv[2]);
   int reps = std::stoi(argv[3]);
@@ -145,6 +280,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", b.error().message().c_str());
     return 1;
   }
+  if (restore_mode)
+    return restore_only(work, src, data_mib, reps, *b, paths, mode == "--restore-full");
   std::vector<double> ours_b, peer_b, peer_b_durable, ours_r, peer_r, lz, la, extract_only,
       peer_durable, restic_b, restic_r, borg_b, borg_r;
   std::vector<double> spans[4];  // restore: extract, syncfs, swap, remove old tree
