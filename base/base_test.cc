@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "base/error.h"
@@ -44,6 +45,15 @@ TEST(Syscall, ErrnoBecomesKindAndMessage) {
   EXPECT_EQ(r.error().kind(), ErrorKind::kNotFound);
   EXPECT_EQ(r.error().sys_errno(), ENOENT);
   EXPECT_EQ(r.error().message(), "open /nonexistent/cells: No such file or directory");
+}
+
+TEST(Error, SysTextIsStrerrorsInTheCLocale) {
+  // Error::sys takes the text from strerrordesc_np (no gettext); it must read as strerror did.
+  for (int err : {ENOENT, EACCES, EPERM, EINVAL, ENOSPC, EHWPOISON}) {
+    EXPECT_EQ(Error::sys(err, "op").message(), std::string("op: ") + std::strerror(err));
+  }
+  EXPECT_EQ(Error::sys(4242, "op").message(), "op: Unknown error 4242");
+  EXPECT_EQ(Error::sys(-1, "op").message(), std::string("op: ") + std::strerror(-1));
 }
 
 TEST(Fd, ClosesOnceAndMoves) {

@@ -33,7 +33,13 @@ Error Error::sys(int err, std::string_view what) {
   }
   std::string msg(what);
   msg += ": ";
-  msg += std::strerror(err);
+  // strerrordesc_np: the C locale's text without strerror's gettext lookup, which would link
+  // gettext, iconv and static dlopen into every static program (the supervisor's memory).
+  if (const char* desc = strerrordesc_np(err)) {
+    msg += desc;
+  } else {
+    msg += "Unknown error " + std::to_string(err);  // strerror's text for these
+  }
   return Error(kind, std::move(msg), err);
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,6 +21,7 @@
 #include "kernel/landlock.h"
 #include "kernel/namespaces.h"
 #include "kernel/seccomp.h"
+#include "kernel/wire.h"
 
 namespace cells::kernel {
 namespace {
@@ -61,59 +63,6 @@ const char* to_string(Step s) {
   }
   return "unknown step";
 }
-
-// ---- encoding: little-endian fixed-width integers and length-prefixed byte strings.
-
-class Writer {
- public:
-  void u32(uint32_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void u64(uint64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
-  void str(std::string_view s) {
-    u32(uint32_t(s.size()));
-    out_.append(s);
-  }
-  void strs(const std::vector<std::string>& v) {
-    u32(uint32_t(v.size()));
-    for (const auto& s : v) str(s);
-  }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool u32(uint32_t* v) { return raw(v, sizeof *v); }
-  bool u64(uint64_t* v) { return raw(v, sizeof *v); }
-  bool str(std::string* s) {
-    uint32_t n = 0;
-    if (!u32(&n) || n > in_.size()) return false;
-    s->assign(in_.substr(0, n));
-    in_.remove_prefix(n);
-    return true;
-  }
-  bool strs(std::vector<std::string>* v) {
-    uint32_t n = 0;
-    if (!u32(&n) || n > in_.size()) return false;  // each string takes at least 4 bytes
-    v->resize(n);
-    for (auto& s : *v) {
-      if (!str(&s)) return false;
-    }
-    return true;
-  }
-  bool done() const { return in_.empty(); }
-
- private:
-  bool raw(void* p, size_t n) {
-    if (in_.size() < n) return false;
-    std::memcpy(p, in_.data(), n);
-    in_.remove_prefix(n);
-    return true;
-  }
-  std::string_view in_;
-};
 
 // ---- descriptor passing
 
@@ -295,7 +244,7 @@ pid_t pid_of_pidfd(int pidfd) {
 }  // namespace
 
 std::string encode_spawn_request(const SpawnRequest& r) {
-  Writer w;
+  WireWriter w;
   w.u32(kMagic);
   w.strs(r.argv);
   w.strs(r.env);
@@ -321,7 +270,7 @@ Result<SpawnRequest> decode_spawn_request(std::string_view bytes) {
   auto bad = [](const char* what) {
     return Error(ErrorKind::kCorrupt, std::string("spawn request: bad ") + what);
   };
-  Reader in(bytes);
+  WireReader in(bytes);
   SpawnRequest r;
   uint32_t magic = 0, n = 0, v = 0;
   if (!in.u32(&magic) || magic != kMagic) return bad("magic");
@@ -433,11 +382,18 @@ int init_enter_landlock() noexcept {
   LandlockPlan plan;
   plan.ruleset = Fd(kInitLandlockFd);
   const char* spec = getenv(kInitLandlockEnv);
+  // "<restrict_fs>:<read_access>:<write_access>"; from_chars rather than sscanf, which would
+  // bring scanf and the locale machinery into every static program that links this file.
   int restrict_fs = 0;
-  unsigned long long read_access = 0, write_access = 0;
-  if (!spec || sscanf(spec, "%d:%llu:%llu", &restrict_fs, &read_access, &write_access) != 3) {
-    return EINVAL;
-  }
+  uint64_t read_access = 0, write_access = 0;
+  if (!spec) return EINVAL;
+  const char* end = spec + std::strlen(spec);
+  auto r = std::from_chars(spec, end, restrict_fs);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != ':') return EINVAL;
+  r = std::from_chars(r.ptr + 1, end, read_access);
+  if (r.ec != std::errc() || r.ptr == end || *r.ptr != ':') return EINVAL;
+  r = std::from_chars(r.ptr + 1, end, write_access);
+  if (r.ec != std::errc()) return EINVAL;
   plan.restrict_fs = restrict_fs != 0;
   plan.read_access = read_access;
   plan.write_access = write_access;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -57,8 +58,18 @@ Feature probe_cgroup_kill() {
     }
   }
   auto release = read_file("/proc/sys/kernel/osrelease");
+  // "<major>.<minor>[.<patch>...]"; from_chars, not sscanf: scanf and its float parsing would
+  // stay in every static program that links this file (the supervisor).
   int major = 0, minor = 0;
-  if (release && std::sscanf(release->c_str(), "%d.%d", &major, &minor) == 2) {
+  auto version = [&]() {
+    if (!release) return false;
+    const char* p = release->data();
+    const char* end = p + release->size();
+    auto r = std::from_chars(p, end, major);
+    if (r.ec != std::errc() || r.ptr == end || *r.ptr != '.') return false;
+    return std::from_chars(r.ptr + 1, end, minor).ec == std::errc();
+  };
+  if (version()) {
     f.present = major > 5 || (major == 5 && minor >= 14);
     f.detail = "kernel " + std::to_string(major) + "." + std::to_string(minor) +
                (f.present ? "" : " predates cgroup.kill (5.14)");
@@ -85,7 +96,7 @@ Feature probe_landlock() {
   Feature f{"landlock", false, ""};
   long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
   if (abi < 0) {
-    f.detail = std::string("landlock_create_ruleset: ") + std::strerror(errno);
+    f.detail = Error::sys(errno, "landlock_create_ruleset").message();
     return f;
   }
   f.present = abi >= kMinLandlockAbi;
@@ -97,7 +108,7 @@ Feature probe_landlock() {
 Feature probe_seccomp() {
   Feature f{"seccomp", false, ""};
   if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
-    f.detail = std::string("prctl(PR_GET_SECCOMP): ") + std::strerror(errno);
+    f.detail = Error::sys(errno, "prctl(PR_GET_SECCOMP)").message();
     return f;
   }
   f.present = access("/proc/sys/kernel/seccomp/actions_avail", R_OK) == 0;
@@ -132,7 +143,8 @@ Feature probe_clone_into_cgroup() {
   Feature f{"clone_into_cgroup", false, ""};
   std::string dir = std::string(kCgroup2Mount) + "/cells-probe-" + std::to_string(getpid());
   if (mkdir(dir.c_str(), 0755) != 0) {
-    f.detail = "mkdir " + dir + ": " + std::strerror(errno);
+    int err = errno;
+    f.detail = Error::sys(err, "mkdir " + dir).message();
     return f;
   }
   int fd = open(dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -140,7 +152,7 @@ Feature probe_clone_into_cgroup() {
   if (fd >= 0) close(fd);
   rmdir(dir.c_str());
   f.present = err == 0;
-  f.detail = f.present ? "clone3 into a cgroup works" : std::string("clone3: ") + std::strerror(err);
+  f.detail = f.present ? "clone3 into a cgroup works" : Error::sys(err, "clone3").message();
   return f;
 }
 
@@ -149,7 +161,7 @@ void deepen_user_namespaces(Feature& f) {
   int err = try_clone(CLONE_NEWUSER, -1);
   if (err != 0) {
     f.present = false;
-    f.detail = std::string("clone3(CLONE_NEWUSER): ") + std::strerror(err);
+    f.detail = Error::sys(err, "clone3(CLONE_NEWUSER)").message();
   }
 }
 

@@ -15,6 +15,7 @@
 #include "base/syscall.h"
 
 namespace cells::kernel {
+#ifndef CELLS_SECCOMP_PRECOMPILED
 namespace {
 
 // Every profile: no modules, kexec, reboot, bpf(), kernel log, namespace changes; and no
@@ -66,6 +67,7 @@ Status add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, std::string_view w
 }
 
 }  // namespace
+#endif  // CELLS_SECCOMP_PRECOMPILED
 
 Error from_seccomp(int rc, std::string_view op) {
   int err = rc < 0 ? -rc : EINVAL;
@@ -83,6 +85,13 @@ Status seccomp_available() {
   return ok_status();
 }
 
+#ifdef CELLS_SECCOMP_PRECOMPILED
+Result<std::vector<sock_filter>> build_seccomp_filter(Profile profile) {
+  CELLS_TRY(seccomp_available());
+  auto insns = precompiled_seccomp_filter(profile);
+  return std::vector<sock_filter>(insns.begin(), insns.end());
+}
+#else
 Result<std::vector<sock_filter>> build_seccomp_filter(Profile profile) {
   CELLS_TRY(seccomp_available());
   Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
@@ -126,6 +135,7 @@ Result<std::vector<sock_filter>> build_seccomp_filter(Profile profile) {
   if (n != size) return Error(ErrorKind::kSystem, "short read of the exported seccomp program");
   return insns;
 }
+#endif  // CELLS_SECCOMP_PRECOMPILED
 
 
 }  // namespace cells::kernel

@@ -191,9 +191,9 @@ int run_supervise(const Context& ctx, const SuperviseOptions& o) {
 
   // The spec goes in a sealed memfd: nothing of it shows in ps, and it cannot change after
   // the checks above.
-  std::string json = encode_supervise_spec(*spec);
+  std::string wire = kernel::encode_supervise_spec(*spec);
   Fd memfd(::memfd_create("cellctl-supervise-spec", MFD_ALLOW_SEALING));
-  if (!memfd.valid() || ::write(memfd.get(), json.data(), json.size()) != ssize_t(json.size()) ||
+  if (!memfd.valid() || ::write(memfd.get(), wire.data(), wire.size()) != ssize_t(wire.size()) ||
       ::fcntl(memfd.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK) != 0) {
     return fail(Error::sys(errno, "write supervise spec"));
   }

@@ -6,70 +6,15 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
-#include <nlohmann/json.hpp>
 
 #include "base/fd.h"
 #include "base/helper_path.h"
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/supervise_spec.h"
 
 namespace cells::cellctl {
-namespace {
-
-nlohmann::json limit_json(const std::optional<uint64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-std::optional<uint64_t> limit_from(const nlohmann::json& j) {
-  return j.is_null() ? std::nullopt : std::optional<uint64_t>(j.get<uint64_t>());
-}
-
-nlohmann::json to_json(const kernel::SuperviseSpec& s) {
-  nlohmann::json j = {
-      {"cid", s.cid}, {"name", s.name}, {"argv", s.argv},
-      {"rlimits", {limit_json(s.rlimits.nofile), limit_json(s.rlimits.as),
-                   limit_json(s.rlimits.core)}},
-      {"log", {s.log.facility, s.log.stdout_level, s.log.stderr_level, s.log.tag}},
-      {"budget", {s.budget.restarts, s.budget.window.count()}},
-      {"grace_ms", s.grace.count()}};
-  if (s.run_as) j["run_as"] = {s.run_as->uid, s.run_as->gid, s.run_as->groups};
-  if (s.health) {
-    j["health"] = {{"argv", s.health->argv},
-                   {"timeout_ms", s.health->timeout.count()},
-                   {"interval_ms", s.health->interval.count()},
-                   {"retries", s.health->retries}};
-  }
-  return j;
-}
-
-kernel::SuperviseSpec spec_from_json(const nlohmann::json& j) {
-  kernel::SuperviseSpec s;
-  s.cid = j.at("cid");
-  s.name = j.at("name");
-  s.argv = j.at("argv").get<std::vector<std::string>>();
-  s.rlimits = {limit_from(j["rlimits"][0]), limit_from(j["rlimits"][1]),
-               limit_from(j["rlimits"][2])};
-  s.log.facility = j["log"][0];
-  s.log.stdout_level = j["log"][1];
-  s.log.stderr_level = j["log"][2];
-  s.log.tag = j["log"][3];
-  s.budget = {j["budget"][0].get<uint32_t>(), std::chrono::seconds(j["budget"][1].get<long>())};
-  s.grace = std::chrono::milliseconds(j.at("grace_ms").get<long>());
-  if (j.contains("run_as")) {
-    s.run_as = kernel::Credentials{j["run_as"][0], j["run_as"][1],
-                                   j["run_as"][2].get<std::vector<gid_t>>()};
-  }
-  if (j.contains("health")) {
-    const auto& h = j["health"];
-    s.health = kernel::HealthcheckSpec{
-        h.at("argv").get<std::vector<std::string>>(),
-        std::chrono::milliseconds(h.at("timeout_ms").get<long>()),
-        std::chrono::milliseconds(h.at("interval_ms").get<long>()), h.at("retries").get<uint32_t>()};
-  }
-  return s;
-}
-
-}  // namespace
 
 int run_supervise_daemon(const std::string& root) {
   int spec_fd = std::atoi(std::getenv(kSpecFdEnv));
@@ -90,13 +35,9 @@ int run_supervise_daemon(const std::string& root) {
       text.append(buf, size_t(n));
     }
   }
-  kernel::SuperviseSpec spec;
-  try {
-    spec = spec_from_json(nlohmann::json::parse(text));
-  } catch (const std::exception& e) {
-    report(std::string("supervise: bad internal spec: ") + e.what());
-    return 1;
-  }
+  auto decoded = kernel::decode_supervise_spec(text);
+  if (!decoded) return report("supervise: internal " + decoded.error().message()), 1;
+  kernel::SuperviseSpec spec = std::move(*decoded);
   auto paths = Paths::from_root(root);
   if (!paths) return report(paths.error().message()), 1;
   auto runtime = kernel::Runtime::open(*paths);
@@ -126,8 +67,6 @@ int run_supervise_daemon(const std::string& root) {
   auto st = sup->run();
   return st.ok() ? 0 : 1;
 }
-
-std::string encode_supervise_spec(const kernel::SuperviseSpec& spec) { return to_json(spec).dump(); }
 
 std::string supervise_program() {
   if (const char* p = std::getenv("CELLS_SUPERVISE_PROGRAM"); p && *p) return p;

@@ -10,13 +10,12 @@
 #include <string>
 
 #include "kernel/supervise.h"
+#include "kernel/supervise_spec.h"
 
 namespace cells::cellctl {
 
 inline constexpr const char* kSpecFdEnv = "CELLS_SUPERVISE_SPEC_FD";
 inline constexpr const char* kReadyFdEnv = "CELLS_SUPERVISE_READY_FD";
-
-std::string encode_supervise_spec(const kernel::SuperviseSpec& spec);
 
 // The program to exec as the daemon: $CELLS_SUPERVISE_PROGRAM, else the one installed with
 // the running cellctl (installed_helper_path), else the cells-supervise built with cellctl,
