@@ -17,6 +17,7 @@
 #include "engine/snapshot.h"
 #include "engine/template.h"
 #include "kernel/cell.h"
+#include "kernel/userns.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -124,9 +125,8 @@ class Applier {
       if (auto s = snapshot::fold(layout); !s) return failed(s.error());
       CELLS_TRY(op_.append({"apply.fold", target, store::Phase::kDone, "", ""}));
     }
-    const auto kind = m.profile == "high" ? snapshot::Kind::kCopy : snapshot::Kind::kStacked;
     CELLS_TRY(op_.append({"apply.snapshot", target, store::Phase::kIntent, "", ""}));
-    if (auto s = snapshot::take(layout, kind); !s) return failed(s.error());
+    if (auto s = snapshot::take(layout); !s) return failed(s.error());
     CELLS_TRY(op_.append({"apply.snapshot", target, store::Phase::kDone, "", ""}));
     // Step 3: the kernel cell without its service, so the plan runs before the service does.
     if (auto s = start_cell_in(st_, op_, paths_, l_.set, m, cfg_, /*with_service=*/false); !s) {
@@ -136,7 +136,9 @@ class Applier {
     if (p.apply) {
       auto rec = st_.runtime(m.name);
       uint32_t cid = rec && *rec ? (*rec)->cid : 0;
-      auto root = CellRoot::open(layout.root);
+      // A high cell's root is idmapped: host-side writes act as the cell's root (rootwrite.h).
+      uint32_t id_base = m.profile == "high" ? kernel::id_range_for_cid(cid).host_base : 0;
+      auto root = CellRoot::open(layout.root, id_base);
       if (!root) return failed(root.error());
       auto tokens = plan_tokens(m.name, cid, m.profile);
       if (!tokens) return failed(tokens.error());
@@ -149,7 +151,6 @@ class Applier {
       if (auto s = run_healthcheck(paths_, m.name, *m.healthcheck); !s) return failed(s.error());
     }
     // Step 6: success. The runtime record says which generation is applied.
-    CELLS_TRY(snapshot::keep(layout));
     CELLS_TRY(record_generation(m.name, gen_));
     CELLS_TRY(op_.append({"apply.cell", target, store::Phase::kDone, "", std::to_string(gen_)}));
     return ok_status();

@@ -170,22 +170,26 @@ Status start_one_in(store::Store& st, store::Operation& op, const Paths& paths,
   if (runtime.find(m.name)) return failed(Error(ErrorKind::kExists, "a kernel cell named " + m.name + " exists already"));
   if (auto s = unmount_cell_root(paths, m.name); !s) return failed(std::move(s).error());
 
-  // Step 3: the root. From here on failures unmount it again.
-  // The high profile's root is idmapped by the runtime, which overlayfs does not support.
+  // Step 3: the CID (durable, never reused) first: a high cell's root is mounted with the ids
+  // of the cid's range already mapped (an unused cid only leaves a gap).
+  auto cid = st.allocate_cid();
+  if (!cid) return failed(std::move(cid).error());
+  const kernel::IdRange ids = kernel::id_range_for_cid(*cid);
+
+  // Step 4: the root. From here on failures unmount it again.
   const RootMode mode = m.profile == "high" ? RootMode::kCopyUp : RootMode::kOverlay;
-  if (auto s = mount_cell_root(paths, m.name, base, binds, mode); !s) return failed(std::move(s).error());
+  if (auto s = mount_cell_root(paths, m.name, base, binds, mode, &ids); !s) return failed(std::move(s).error());
   auto unmount = [&] { (void)unmount_cell_root(paths, m.name); };
   auto cred = resolve_run_as(m, layout.root);
   if (!cred) return unmount(), failed(std::move(cred).error());
 
-  // Step 4: the CID (durable, never reused) and the kernel cell.
-  auto cid = st.allocate_cid();
-  if (!cid) return unmount(), failed(std::move(cid).error());
+  // Step 5: the kernel cell.
   kernel::CellSpec spec;
   spec.name = m.name;
   spec.cid = *cid;
   spec.root = layout.root;
   spec.profile = CELLS_TRY(kernel::parse_profile(m.profile));
+  spec.root_mapped = mode == RootMode::kCopyUp;
   spec.ports = m.reserved_ports;
   spec.rlimits = {opt(m.rlimits.nofile), opt(m.rlimits.as), opt(m.rlimits.core)};
   std::vector<std::string> writable;
@@ -203,7 +207,7 @@ Status start_one_in(store::Store& st, store::Operation& op, const Paths& paths,
     unmount();
   };
 
-  // Step 5: the supervisor (a daemon of its own; it outlives this command). Apply starts it
+  // Step 6: the supervisor (a daemon of its own; it outlives this command). Apply starts it
   // later, after the plan ran in the created cell (start_service_in).
   if (with_service) {
     if (auto s = start_supervisor(paths, cfg, m, set.conf, *cred); !s) {
@@ -212,7 +216,7 @@ Status start_one_in(store::Store& st, store::Operation& op, const Paths& paths,
   }
   auto sup_pid = with_service ? supervisor_pid(paths, m.name) : Result<pid_t>(pid_t(0));
 
-  // Step 6: the runtime record, then done.
+  // Step 7: the runtime record, then done.
   store::RuntimeCell rec;
   rec.name = m.name;
   rec.cid = info->cid;

@@ -16,6 +16,7 @@
 #include "base/process.h"
 #include "base/syscall.h"
 #include "engine/rootwrite.h"
+#include "kernel/mapped_root.h"
 
 namespace cells::engine {
 namespace {
@@ -76,8 +77,21 @@ std::string unescape_mountinfo(const std::string& s) {
   return out;
 }
 
-// Attaches a read-only (if RO) recursive clone of SOURCE at the directory TARGET_FD.
-Status bind_at(const std::string& source, int target_fd, bool ro, const std::string& what) {
+// Attaches the detached mount TREE at the directory TARGET_FD.
+Status attach_tree(const Fd& tree, int target_fd, const std::string& what) {
+  CELLS_SYSCALL(::move_mount(tree.get(), "", target_fd, "",
+                             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
+                "mount " + what);
+  return ok_status();
+}
+
+// Attaches a read-only (if RO) recursive clone of SOURCE at the directory TARGET_FD, seen
+// through USERNS_FD's mapping unless it is -1.
+Status bind_at(const std::string& source, int target_fd, bool ro, int userns_fd, const std::string& what) {
+  if (userns_fd >= 0) {
+    Fd tree = CELLS_TRY(kernel::mapped_bind(source, userns_fd, ro));
+    return attach_tree(tree, target_fd, what);
+  }
   Fd tree = CELLS_SYSCALL_FD(
       ::open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE),
       "open_tree " + source);
@@ -89,10 +103,7 @@ Status bind_at(const std::string& source, int target_fd, bool ro, const std::str
     CELLS_SYSCALL(::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
                   "make " + what + " read-only");
   }
-  CELLS_SYSCALL(::move_mount(tree.get(), "", target_fd, "",
-                             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH),
-                "mount " + what);
-  return ok_status();
+  return attach_tree(tree, target_fd, what);
 }
 
 // cp -a of every top-level entry of BASE but usr (and the marker) into DEST, for entries DEST
@@ -184,8 +195,11 @@ CellRootLayout cell_root_layout(const Paths& paths, const std::string& cell) {
 }
 
 Status mount_cell_root(const Paths& paths, const std::string& cell, const std::string& base,
-                       const std::vector<BindSpec>& binds, RootMode mode) {
+                       const std::vector<BindSpec>& binds, RootMode mode, const kernel::IdRange* ids) {
   const std::string ctx = "prepare root of cell " + cell;
+  if (mode == RootMode::kCopyUp && ids == nullptr) {
+    return Error::invalid(ctx + ": a copy-up root needs the cell's id range");
+  }
   if (!base_ready(paths, base)) {
     return Error(ErrorKind::kNotFound, ctx + ": base '" + base + "' is not built (run cellmgr "
                                            "system bootstrap" + (base == "host" ? "" : " --base " + base) + ")");
@@ -205,10 +219,11 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
   const std::string etc = l.overlay + "/etc";
   const std::string seeded = l.overlay + "/.cells-seeded";
   // A stacked pre-apply layer holds the cell's /etc; the fresh upper above it starts empty.
-  const bool stacked = mode == RootMode::kOverlay && exists(l.snapshot);
+  const bool stacked = exists(l.snapshot);
   const bool lower_etc = stacked && exists(l.snapshot + "/etc");
   bool first_use = !exists(etc) && !lower_etc;
-  if (mode == RootMode::kCopyUp && !exists(seeded)) {
+  const bool lower_seeded = stacked && exists(l.snapshot + "/.cells-seeded");
+  if (mode == RootMode::kCopyUp && !exists(seeded) && !lower_seeded) {
     first_use = true;
     CELLS_TRY_CTX(copy_top_level(base_dir, l.overlay), ctx);
     CELLS_TRY_CTX(write_file_atomic(seeded, base + "\n", 0644), ctx);
@@ -232,27 +247,38 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
 
   // Step 3: the writable layer on root. Later mounts go on top of it, so it is first.
   std::vector<MountGuard> mounted;
+  Fd userns;  // kCopyUp: a namespace with the cell's map, only to idmap mounts through
   if (mode == RootMode::kOverlay) {
     std::string lower = stacked ? l.snapshot + ":" + base_dir : base_dir;
     std::string opts = "lowerdir=" + lower + ",upperdir=" + l.overlay + ",workdir=" + l.work;
     CELLS_SYSCALL(::mount("overlay", l.root.c_str(), "overlay", MS_NOSUID | MS_NODEV, opts.c_str()),
                   ctx + ": mount overlay on " + l.root);
   } else {
-    CELLS_TRY_CTX(make_dirs(l.overlay + "/usr", 0755), ctx);
-    CELLS_SYSCALL(::mount(l.overlay.c_str(), l.root.c_str(), nullptr, MS_BIND, nullptr),
-                  ctx + ": bind " + l.overlay + " on " + l.root);
+    // The runtime's mount points must exist before the root is mapped: host root cannot
+    // create anything in it then (its uid 0 has no mapping).
+    for (const char* d : {"/usr", "/proc", "/dev"}) {
+      if (!(stacked && exists(l.snapshot + d))) CELLS_TRY_CTX(make_dirs(l.overlay + d, 0755), ctx);
+    }
+    userns = CELLS_TRY_CTX(kernel::create_user_namespace(*ids), ctx);
+    Fd tree = stacked ? CELLS_TRY_CTX(kernel::mapped_overlay({l.cell_dir, {"snapshot"}, "overlay", "work"},
+                                                             userns.get(), ids->host_base),
+                                      ctx)
+                      : CELLS_TRY_CTX(kernel::mapped_bind(l.overlay, userns.get(), false), ctx);
+    Fd root_dir = CELLS_SYSCALL_FD(::open(l.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
+                                   ctx + ": open " + l.root);
+    CELLS_TRY_CTX(attach_tree(tree, root_dir.get(), "cell layer on " + l.root), ctx);
   }
   mounted.emplace_back(l.root);
 
   // Step 4: the host userland for the `host` base, read-only.
-  auto root = CELLS_TRY_CTX(CellRoot::open(l.root), ctx);
+  auto root = CELLS_TRY_CTX(CellRoot::open(l.root, ids && mode == RootMode::kCopyUp ? ids->host_base : 0), ctx);
   Fd root_fd = CELLS_SYSCALL_FD(::open(l.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC),
                                 ctx + ": open " + l.root);
   auto attach = [&](const std::string& source, const std::string& target, bool ro) -> Status {
     CELLS_TRY(root.make_dir(target, FileAttrs{}));
     Fd dir = CELLS_TRY(open_resolved(
         root_fd.get(), target, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS));
-    CELLS_TRY(bind_at(source, dir.get(), ro, source + " on " + target));
+    CELLS_TRY(bind_at(source, dir.get(), ro, userns.valid() ? userns.get() : -1, source + " on " + target));
     mounted.emplace_back(l.root + target);
     return ok_status();
   };

@@ -14,6 +14,7 @@
 #include "base/paths.h"
 #include "base/result.h"
 #include "engine/manifest.h"
+#include "kernel/userns.h"
 
 namespace cells::engine {
 
@@ -51,20 +52,25 @@ CellRootLayout cell_root_layout(const Paths& paths, const std::string& cell);
 
 // How the writable layer is put over the base.
 //   kOverlay: overlayfs (lowerdir=base, upperdir=overlay, workdir=work) on root.
-//   kCopyUp:  for the high profile, whose root the runtime idmaps recursively into the cell's
-//             user namespace; overlayfs refuses idmapped mounts of itself (EINVAL), so the
-//             writable layer is the root itself: on first use it gets a copy of the base's
-//             top level except /usr, it is bind-mounted on root, and the base's /usr is bound
-//             read-only on top. Every mount of the tree is then an idmappable filesystem.
+//   kCopyUp:  for the high profile, whose root is seen through the cell's user namespace
+//             (idmapped). The base is not a layer: on first use the writable layer gets a copy
+//             of the base's top level except /usr, and the base's /usr is bound read-only on
+//             top. The root is built here with the ids already mapped (IDS must be given, the
+//             range of the cell's cid): the layer is an idmapped bind, or, while a pre-apply
+//             snapshot exists, an overlay of the idmapped snapshot and layer
+//             (kernel/mapped_root.h); /usr and BINDS are idmapped binds. The runtime must not
+//             map the tree again (kernel::CellSpec::root_mapped), and host-side writes into the
+//             mounted root need CellRoot's id base.
 enum class RootMode { kOverlay, kCopyUp };
 
-// Mounts the cell's root: overlay (lowerdir=base, upperdir=overlay, workdir=work) on root,
-// the host /usr read-only for the `host` base, then BINDS (created inside the root through
-// openat2(RESOLVE_IN_ROOT), so a symlink the cell planted cannot redirect a mount onto the
-// host). On first use the overlay gets the base's /etc template and the cell's hostname;
-// /tmp is 1777. On failure everything mounted so far is unmounted again.
+// Mounts the cell's root: the writable layer (see RootMode; a stacked snapshot goes between
+// it and the base), the host /usr read-only for the `host` base, then BINDS (created inside
+// the root through openat2(RESOLVE_IN_ROOT), so a symlink the cell planted cannot redirect a
+// mount onto the host). On first use the layer gets the base's /etc template and the cell's
+// hostname; /tmp is 1777. On failure everything mounted so far is unmounted again.
 Status mount_cell_root(const Paths& paths, const std::string& cell, const std::string& base,
-                       const std::vector<BindSpec>& binds, RootMode mode = RootMode::kOverlay);
+                       const std::vector<BindSpec>& binds, RootMode mode = RootMode::kOverlay,
+                       const kernel::IdRange* ids = nullptr);
 
 // Unmounts everything at or below the cell's root, deepest first (umount2 with MNT_DETACH
 // only for a mount that stays busy). Nothing mounted is fine.

@@ -93,10 +93,15 @@ Result<std::string> read_all(int fd, const std::string& what) {
   return out;
 }
 
-Result<CellRoot> CellRoot::open(const std::string& root_dir) {
+Result<CellRoot> CellRoot::open(const std::string& root_dir, uint32_t id_base) {
   Fd fd = CELLS_SYSCALL_FD(::open(root_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC),
                            "open cell root " + root_dir);
-  return CellRoot(std::move(fd), root_dir);
+  return CellRoot(std::move(fd), root_dir, id_base);
+}
+
+Result<std::optional<kernel::MappedFsIds>> CellRoot::as_cell_root() const {
+  if (id_base_ == 0) return std::optional<kernel::MappedFsIds>{};
+  return std::optional<kernel::MappedFsIds>{CELLS_TRY(kernel::MappedFsIds::enter(id_base_))};
 }
 
 Result<Fd> CellRoot::open_dir(const std::string& path) const {
@@ -197,8 +202,8 @@ Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> CellRoot::resolve_
     const FileAttrs& attrs) const {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
-  if (attrs.owner) uid = CELLS_TRY(resolve_user(*attrs.owner));
-  if (attrs.group) gid = CELLS_TRY(resolve_group(*attrs.group));
+  if (attrs.owner) uid = CELLS_TRY(resolve_user(*attrs.owner)) + id_base_;
+  if (attrs.group) gid = CELLS_TRY(resolve_group(*attrs.group)) + id_base_;
   return std::pair{uid, gid};
 }
 
@@ -206,6 +211,7 @@ Result<bool> CellRoot::write_file(const std::string& path, std::string_view cont
                                   const FileAttrs& attrs, uint32_t default_mode) {
   // Plain variables, not a structured binding: CELLS_SYSCALL wraps its call in a lambda, and
   // clang before 16 cannot capture structured bindings (the fuzz build uses clang 14).
+  const auto ids = CELLS_TRY(as_cell_root());
   const auto owner = CELLS_TRY_CTX(resolve_owner(attrs), "write " + path);
   std::optional<uid_t> uid = owner.first;
   std::optional<gid_t> gid = owner.second;
@@ -271,6 +277,7 @@ Result<bool> CellRoot::make_dir(const std::string& path, const FileAttrs& attrs)
   if (auto why = check_abs_path(path)) return Error::invalid("mkdir " + *why);
   if (path == "/") return Error::invalid("mkdir /: the root itself is not the plan's to change");
   // Plain variables, not a structured binding (see write_file).
+  const auto ids = CELLS_TRY(as_cell_root());
   const auto owner = CELLS_TRY_CTX(resolve_owner(attrs), "mkdir " + path);
   const std::optional<uid_t> uid = owner.first;
   const std::optional<gid_t> gid = owner.second;
@@ -316,6 +323,7 @@ Result<bool> CellRoot::symlink(const std::string& target, const std::string& lin
   if (target.empty() || target.find('\0') != std::string::npos) {
     return Error::invalid("symlink " + linkpath + ": empty target");
   }
+  const auto ids = CELLS_TRY(as_cell_root());
   Slot slot = CELLS_TRY_CTX(resolve_slot(linkpath, /*follow_last=*/false), "symlink " + linkpath);
   struct stat st;
   if (::fstatat(slot.parent.get(), slot.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {

@@ -17,6 +17,7 @@
 #include "base/fd.h"
 #include "base/result.h"
 #include "engine/plan.h"
+#include "kernel/mapped_root.h"
 
 namespace cells::engine {
 
@@ -30,7 +31,11 @@ Result<std::string> read_all(int fd, const std::string& what);
 // plan twice reports "unchanged" the second time.
 class CellRoot {
  public:
-  static Result<CellRoot> open(const std::string& root_dir);
+  // ID_BASE: 0 when the root shows the cell's ids as they are on disk (low, medium); for a
+  // high cell whose mounted root is idmapped (kernel/mapped_root.h), the host id of the cell's
+  // root: writes then run with that filesystem id, and owners resolved from the cell's
+  // /etc/passwd and /etc/group are shifted by it (the idmap stores them unshifted on disk).
+  static Result<CellRoot> open(const std::string& root_dir, uint32_t id_base = 0);
 
   const std::string& dir() const { return dir_; }
 
@@ -57,7 +62,10 @@ class CellRoot {
   Result<gid_t> resolve_group(const std::string& name) const;
 
  private:
-  CellRoot(Fd root, std::string dir) : root_(std::move(root)), dir_(std::move(dir)) {}
+  CellRoot(Fd root, std::string dir, uint32_t id_base)
+      : root_(std::move(root)), dir_(std::move(dir)), id_base_(id_base) {}
+  // With an id base, the cell root's filesystem ids for the caller's writes (none without).
+  Result<std::optional<kernel::MappedFsIds>> as_cell_root() const;
 
   struct Slot {  // a directory entry that a write may replace: a real dir fd and a name
     Fd parent;
@@ -76,6 +84,7 @@ class CellRoot {
 
   Fd root_;
   std::string dir_;
+  uint32_t id_base_ = 0;
 };
 
 }  // namespace cells::engine

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "base/files.h"
-#include "base/process.h"
 #include "base/syscall.h"
 
 namespace cells::engine::snapshot {
@@ -106,17 +105,13 @@ Status reset_work(const CellRootLayout& l) {
 // upper again, and leftovers of the replaced layer go.
 Status tidy(const CellRootLayout& l) {
   if (!exists(l.overlay) && exists(l.snapshot)) CELLS_TRY(rename_path(l.snapshot, l.overlay));
-  if (!exists(l.overlay) && exists(precopy_dir(l))) CELLS_TRY(rename_path(precopy_dir(l), l.overlay));
   for (const char* s : {".old", ".discard"}) CELLS_TRY(remove_tree(l.overlay + s));
-  CELLS_TRY(remove_tree(precopy_dir(l) + ".tmp"));
   return ok_status();
 }
 
 }  // namespace
 
-std::string precopy_dir(const CellRootLayout& l) { return l.cell_dir + "/precopy"; }
-
-bool present(const CellRootLayout& l) { return exists(l.snapshot) || exists(precopy_dir(l)); }
+bool present(const CellRootLayout& l) { return exists(l.snapshot); }
 
 Status fold(const CellRootLayout& l) {
   CELLS_TRY(tidy(l));
@@ -132,15 +127,9 @@ Status fold(const CellRootLayout& l) {
   return reset_work(l);
 }
 
-Status take(const CellRootLayout& l, Kind kind) {
+Status take(const CellRootLayout& l) {
   CELLS_TRY(fold(l));
   CELLS_TRY(make_dirs(l.overlay, 0755));
-  if (kind == Kind::kCopy) {
-    const std::string tmp = precopy_dir(l) + ".tmp";
-    CELLS_TRY(remove_tree(precopy_dir(l)));
-    CELLS_TRY_CTX(run_checked({"cp", "-a", "--reflink=auto", l.overlay, tmp}), "copy " + l.overlay);
-    return rename_path(tmp, precopy_dir(l));
-  }
   // The whole snapshot: one rename. The fresh upper's top directory looks like the old one.
   CELLS_TRY(rename_path(l.overlay, l.snapshot));
   CELLS_TRY(make_dirs(l.overlay, 0755));
@@ -149,14 +138,11 @@ Status take(const CellRootLayout& l, Kind kind) {
 }
 
 Status discard(const CellRootLayout& l) {
-  const bool copy = exists(precopy_dir(l));
-  if (!copy && !exists(l.snapshot)) return tidy(l);
+  if (!exists(l.snapshot)) return tidy(l);
   if (exists(l.overlay)) CELLS_TRY(rename_path(l.overlay, l.overlay + ".discard"));
-  CELLS_TRY(rename_path(copy ? precopy_dir(l) : l.snapshot, l.overlay));
+  CELLS_TRY(rename_path(l.snapshot, l.overlay));
   CELLS_TRY(remove_tree(l.overlay + ".discard"));
-  return copy ? ok_status() : reset_work(l);
+  return reset_work(l);
 }
-
-Status keep(const CellRootLayout& l) { return remove_tree(precopy_dir(l)); }
 
 }  // namespace cells::engine::snapshot

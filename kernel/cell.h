@@ -47,6 +47,9 @@ struct CellSpec {
   // Paths inside the cell that stay writable under the high profile's Landlock rules
   // (the overlay's own dirs and rw volume targets). Empty = the kernel layer's defaults.
   std::vector<std::string> writable_paths;
+  // High only: ROOT's mounts already show the ids of the cell's range (the caller built them
+  // idmapped, kernel/mapped_root.h), so the runtime uses the tree as it is.
+  bool root_mapped = false;
 };
 
 struct CellInfo {

@@ -182,7 +182,8 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   Fd tree;
   if (spec.profile == Profile::kHigh) {
     userns = CELLS_TRY_CTX(create_user_namespace(id_range_for_cid(spec.cid)), ctx);
-    tree = CELLS_TRY_CTX(idmapped_tree(spec.root, userns.get()), ctx);
+    tree = spec.root_mapped ? CELLS_TRY_CTX(plain_tree(spec.root), ctx)
+                            : CELLS_TRY_CTX(idmapped_tree(spec.root, userns.get()), ctx);
   } else {
     tree = CELLS_TRY_CTX(plain_tree(spec.root), ctx);
   }

@@ -1,10 +1,13 @@
 // The pre-apply snapshot (engine/snapshot.h) of a 10 MiB and a 1 GiB writable layer, in the
-// same run, alternating the sizes:
-//   stacked (low/medium): take() = rename the upper layer into the stack + a fresh empty upper;
-//                         discard() = rollback to it (both expected O(1));
-//   copy (high):          take() = cp -a --reflink=auto of the layer; keep() = drop the copy;
-//   peer:                 `cp -a` of the same layer, the naive full snapshot.
-// Not a test: see docs/PERFORMANCE.md "## Apply". Root not needed (no mounts are made).
+// same run, alternating the sizes. Every profile now takes the same snapshot; what differs is
+// the root mounted over it, so each round times:
+//   take:        rename the layer into the stack + a fresh empty upper (all profiles);
+//   low mount:   overlayfs lowerdir=snapshot:base, upperdir=fresh (low/medium), then umount;
+//   high mount:  the overlay of the idmapped snapshot and fresh layer (kernel/mapped_root.h),
+//                created with the cell root's ids, then umount;
+//   discard:     rollback to the snapshot;
+//   peer:        `cp -a` of the same layer: what the high snapshot cost before (a full copy).
+// Not a test: see docs/PERFORMANCE.md "## Apply". Needs root (it mounts).
 //
 //   snapshot_bench WORKDIR REPS
 #include <fcntl.h>
@@ -18,7 +21,11 @@
 #include <string>
 #include <vector>
 
+#include <sys/mount.h>
+
 #include "engine/snapshot.h"
+#include "kernel/mapped_root.h"
+#include "kernel/userns.h"
 
 namespace fs = std::filesystem;
 using namespace cells;
@@ -75,7 +82,7 @@ struct Case {
   const char* label;
   uint64_t bytes;
   CellRootLayout l;
-  std::vector<double> stacked_take, stacked_discard, copy_take, copy_keep, peer;
+  std::vector<double> take, low_mount, high_mount, discard, peer;
 };
 
 }  // namespace
@@ -90,6 +97,11 @@ int main(int argc, char** argv) {
   fs::remove_all(work);
   std::vector<Case> cases = {{"10 MiB", 10ull << 20, {}, {}, {}, {}, {}, {}},
                              {"1 GiB", 1ull << 30, {}, {}, {}, {}, {}, {}}};
+  const std::string base = work + "/base";
+  fs::create_directories(base);
+  const kernel::IdRange ids = kernel::id_range_for_cid(1);
+  auto userns = kernel::create_user_namespace(ids);
+  if (!userns) must(userns.error(), "user namespace");
   for (auto& c : cases) {
     std::string cell = work + "/" + std::to_string(c.bytes);
     c.l = {cell, cell + "/overlay", cell + "/work", cell + "/root", cell + "/snapshot"};
@@ -100,11 +112,22 @@ int main(int argc, char** argv) {
   for (int i = 0; i < reps; ++i) {
     for (size_t k = 0; k < cases.size(); ++k) {
       Case& c = cases[(k + i) % cases.size()];  // alternate which size goes first
-      c.stacked_take.push_back(ms([&] { must(snapshot::take(c.l, snapshot::Kind::kStacked), "take"); }));
-      c.stacked_discard.push_back(ms([&] { must(snapshot::discard(c.l), "discard"); }));
-      ::sync();
-      c.copy_take.push_back(ms([&] { must(snapshot::take(c.l, snapshot::Kind::kCopy), "take copy"); }));
-      c.copy_keep.push_back(ms([&] { must(snapshot::keep(c.l), "keep copy"); }));
+      c.take.push_back(ms([&] { must(snapshot::take(c.l), "take"); }));
+      c.low_mount.push_back(ms([&] {
+        std::string opts = "lowerdir=" + c.l.snapshot + ":" + base + ",upperdir=" + c.l.overlay +
+                           ",workdir=" + c.l.work;
+        if (::mount("overlay", c.l.root.c_str(), "overlay", 0, opts.c_str()) != 0) std::exit(1);
+        if (::umount2(c.l.root.c_str(), 0) != 0) std::exit(1);
+      }));
+      c.high_mount.push_back(ms([&] {
+        auto tree = kernel::mapped_overlay({c.l.cell_dir, {"snapshot"}, "overlay", "work"},
+                                           userns->get(), ids.host_base);
+        if (!tree) must(tree.error(), "mapped overlay");
+        if (::move_mount(tree->get(), "", AT_FDCWD, c.l.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) std::exit(1);
+        tree->reset();  // an open fd of the mount keeps it busy
+        if (::umount2(c.l.root.c_str(), 0) != 0) std::exit(1);
+      }));
+      c.discard.push_back(ms([&] { must(snapshot::discard(c.l), "discard"); }));
       ::sync();
       std::string peer = c.l.cell_dir + "/peer-copy";
       c.peer.push_back(ms([&] {
@@ -114,8 +137,8 @@ int main(int argc, char** argv) {
       ::sync();
     }
   }
-  std::printf("| layer | stacked take (low/medium) | stacked discard | copy take (high) | copy keep "
-              "(drop) | peer cp -a | copy/peer |\n|---|---|---|---|---|---|---|\n");
+  std::printf("| layer | take (all profiles) | low mount+umount | high mount+umount | discard | "
+              "peer cp -a (old high) | peer/(take+high mount) |\n|---|---|---|---|---|---|---|\n");
   auto cell = [](const std::vector<double>& v) {
     Stats s = stats(v);
     char buf[96];
@@ -123,14 +146,16 @@ int main(int argc, char** argv) {
     return std::string(buf);
   };
   for (auto& c : cases) {
-    std::printf("| %s | %s | %s | %s | %s | %s | %.2f |\n", c.label, cell(c.stacked_take).c_str(),
-                cell(c.stacked_discard).c_str(), cell(c.copy_take).c_str(),
-                cell(c.copy_keep).c_str(), cell(c.peer).c_str(),
-                stats(c.copy_take).median / stats(c.peer).median);
+    std::printf("| %s | %s | %s | %s | %s | %s | %.0f |\n", c.label, cell(c.take).c_str(),
+                cell(c.low_mount).c_str(), cell(c.high_mount).c_str(), cell(c.discard).c_str(),
+                cell(c.peer).c_str(),
+                stats(c.peer).median / (stats(c.take).median + stats(c.high_mount).median));
   }
-  std::printf("stacked take, 1 GiB / 10 MiB: %.2f; copy take, 1 GiB / 10 MiB: %.1f\n",
-              stats(cases[1].stacked_take).median / stats(cases[0].stacked_take).median,
-              stats(cases[1].copy_take).median / stats(cases[0].copy_take).median);
+  std::printf("1 GiB / 10 MiB: take %.2f, low mount %.2f, high mount %.2f, peer %.1f\n",
+              stats(cases[1].take).median / stats(cases[0].take).median,
+              stats(cases[1].low_mount).median / stats(cases[0].low_mount).median,
+              stats(cases[1].high_mount).median / stats(cases[0].high_mount).median,
+              stats(cases[1].peer).median / stats(cases[0].peer).median);
   fs::remove_all(work);
   return 0;
 }

@@ -14,12 +14,19 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+bool file_exists_at(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
 class Apply : public ControlPlaneTest {
  protected:
-  // A medium cell running busybox httpd on a free port, serving /var/www/<name>.
-  std::string make_site(const std::string& name, const std::string& plan_body) {
+  // A cell (medium unless PROFILE) running busybox httpd on a free port, serving
+  // /var/www/<name>.
+  std::string make_site(const std::string& name, const std::string& plan_body,
+                        const std::string& profile = "medium") {
     const std::string port = std::to_string(free_port());
-    Outcome c = cellmgr({"cell", "create", name, "--autostart", "YES", "--profile", "medium",
+    Outcome c = cellmgr({"cell", "create", name, "--autostart", "YES", "--profile", profile,
                          "--reserved-ports", port, "--cmd",
                          "busybox httpd -f -p " + port + " -h /var/www/" + name, "--healthcheck",
                          "test -f /var/www/" + name + "/ok", "--scope", "desired"});
@@ -42,6 +49,21 @@ class Apply : public ControlPlaneTest {
       host({"sleep", "0.25"});
     }
     return o.out;
+  }
+  // Every entry of DIR on disk: path, type, mode, owner, size, content digest and xattrs
+  // (but overlayfs's bookkeeping of where a layer was mounted).
+  std::string tree_of(const std::string& dir) {
+    Outcome o = host({"sh", "-c", "cd " + dir + " && find . -printf '%p %y %m %U:%G %s %l\\n' | sort"
+                                  " && find . -type f -exec md5sum {} + | sort"
+                                  " && getfattr -R -h -d -m - . 2>/dev/null | awk '/^# file:/ {f = $3; next}"
+                                  " NF && !/^trusted.overlay.(origin|impure|uuid)=/ {print f, $0}'"});
+    EXPECT_EQ(o.status, 0) << o.err;
+    return o.out;
+  }
+  ino_t inode_of(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+    return st.st_ino;
   }
   std::string supervisor_pid(const std::string& name) {
     return read_file(paths_->run_dir() + "/supervise/" + name + ".pid").value_or("?");
@@ -124,6 +146,62 @@ TEST_F(Apply, FailingHealthcheckRollsBackLayerAndService) {
   EXPECT_THAT(j.out, HasSubstr("compensated"));
   EXPECT_EQ(cellmgr({"journal", "verify"}).status, 0);
   ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+// A high cell (user namespace, idmapped root) stacks its snapshot like the others: the layer
+// is renamed, never copied (a big file keeps its inode), the plan's host-side writes and the
+// cell's own writes land with the cell's ids on disk, a failing healthcheck gives the layer
+// back byte for byte, and a later apply folds the stack.
+TEST_F(Apply, HighCellSnapshotStacksAndRollsBackByteForByte) {
+  bootstrap();
+  const std::string port = make_site("hi", page("hi", "old content") +
+                                               "EXEC dd if=/dev/zero of=/var/big bs=1M count=32 2>/dev/null\n"
+                                               "EXEC echo kept > /var/www/hi/extra && chown 33:33 /var/www/hi/extra\n"
+                                               "DIR /srv/data mode=0750 owner=33 group=33\n",
+                                     "high");
+  Outcome first = cellmgr({"apply"});
+  ASSERT_EQ(first.status, 0) << first.out << first.err;
+  ASSERT_THAT(http_get(port), HasSubstr("old content"));
+  const std::string cell = paths_->cells_dir() + "/hi";
+  // Ids on disk are the cell's own (the idmap stores them unshifted), from either writer.
+  struct stat st {};
+  ASSERT_EQ(::stat((cell + "/overlay/srv/data").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 33u);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+
+  // The second apply stops the cell, stacks a snapshot of the first one's layer under a
+  // fresh one, and fails its healthcheck after deleting, changing and adding files.
+  ASSERT_EQ(cellmgr({"cell", "stop", "hi"}).status, 0);
+  const ino_t big = inode_of(cell + "/overlay/var/big");
+  const std::string layer_before = tree_of(cell + "/overlay");
+  ASSERT_EQ(cellmgr({"cell", "start", "hi"}).status, 0);
+  write_plan("hi", "FILE_BEGIN /var/www/hi/index.html owner=33\nnew content\nFILE_END\n"
+                   "EXEC rm /var/www/hi/ok /var/www/hi/extra /var/big\n"
+                   "EXEC chmod 0600 /var/www/hi/index.html && chown -R 1:1 /srv/data\n"
+                   "FILE_BEGIN /var/www/hi/added\nx\nFILE_END\n");
+  Outcome r = cellmgr({"apply"});
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  ROLLBACK     hi restored to generation "));
+  EXPECT_THAT(http_get(port), HasSubstr("old content"));
+  ASSERT_EQ(cellmgr({"cell", "stop", "hi"}).status, 0);
+  EXPECT_EQ(tree_of(cell + "/overlay"), layer_before);
+  EXPECT_EQ(inode_of(cell + "/overlay/var/big"), big);  // the same file, not a copy of it
+  EXPECT_FALSE(file_exists_at(cell + "/snapshot"));
+
+  // A passing apply keeps the stack (the big file is still the snapshot's), the next folds it.
+  write_plan("hi", page("hi", "second") + "EXEC rm /var/big\n");
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  EXPECT_THAT(http_get(port), HasSubstr("second"));
+  EXPECT_EQ(inode_of(cell + "/snapshot/var/big"), big);
+  write_plan("hi", page("hi", "third"));
+  Outcome third = cellmgr({"apply"});
+  ASSERT_EQ(third.status, 0) << third.out << third.err;
+  EXPECT_THAT(http_get(port), HasSubstr("third"));
+  Outcome gone = cellmgr({"cell", "shell", "hi", "/bin/sh", "-c", "test -e /var/big || echo gone; id -u"});
+  EXPECT_EQ(gone.out, "gone\n0\n") << gone.err;
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+  EXPECT_FALSE(file_exists_at(cell + "/overlay/var/big"));
+  EXPECT_TRUE(file_exists_at(cell + "/snapshot"));  // the third apply's own stack
 }
 
 TEST_F(Apply, RollbackToAnEarlierGeneration) {
