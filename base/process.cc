@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,9 +90,15 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, const Ru
   CELLS_SYSCALL(::pipe2(report, O_CLOEXEC), "pipe");
   Fd report_read(report[0]), report_write(report[1]);
 
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Error::sys(errno, "fork for " + argv[0]);
   if (pid == 0) {
+    // The parent may have died before the death signal was armed: then it never comes.
+    if (options.die_with_parent &&
+        (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)) {
+      ::_exit(127);
+    }
     if (options.new_session) ::setsid();
     int e = 0;
     if (::dup2(in.get(), 0) < 0 || ::dup2(out.get(), 1) < 0 || ::dup2(err_fd, 2) < 0) {

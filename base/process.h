@@ -19,6 +19,9 @@ struct RunOptions {
   std::vector<std::string> env;
   // setsid(2) in the child: no controlling terminal, so nothing it runs can prompt.
   bool new_session = false;
+  // The child is SIGKILLed when the caller dies (PR_SET_PDEATHSIG), so a step of a command
+  // that was killed does not go on by itself (it would race the next command's recovery).
+  bool die_with_parent = false;
   // stderr goes with stdout into `out`, interleaved as written; `err` stays empty.
   bool merge_stderr = false;
   // When set, stdout and stderr go to this file (created 0644, or truncated) instead of being

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -114,6 +115,43 @@ TEST(RunProcess, AProgramThatCannotRunIsAnError) {
   auto empty = run_process({});
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.error().kind(), ErrorKind::kInvalid);
+}
+
+// A caller killed while its child runs: with die_with_parent the child goes too; without it
+// the child lives on. The caller is a forked copy of this test, so the test itself survives.
+TEST(RunProcess, DieWithParentTakesTheChildWhenTheCallerIsKilled) {
+  for (const bool die : {true, false}) {
+    const std::string pid_file = ::testing::TempDir() + "/cells-process-child-" +
+                                 std::to_string(::getpid()) + (die ? "-die" : "-live");
+    ::unlink(pid_file.c_str());
+    pid_t caller = ::fork();
+    ASSERT_GE(caller, 0);
+    if (caller == 0) {
+      (void)run_process({"sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"},
+                        {.die_with_parent = die});
+      ::_exit(0);
+    }
+    pid_t child = 0;
+    for (int i = 0; i < 500 && child == 0; ++i) {
+      ::usleep(10 * 1000);
+      child = std::atoi(read_file(pid_file).value_or("0").c_str());
+    }
+    ASSERT_GT(child, 0) << "the child never started";
+    ::kill(caller, SIGKILL);
+    ::waitpid(caller, nullptr, 0);
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+      // Dead: gone, or a zombie nobody reaped yet (field 3 of /proc/PID/stat is the state).
+      const std::string stat = read_file("/proc/" + std::to_string(child) + "/stat").value_or("");
+      const size_t paren = stat.rfind(')');
+      gone = paren == std::string::npos || stat.substr(paren + 2, 1) == "Z";
+      if (!gone) ::usleep(10 * 1000);
+    }
+    EXPECT_EQ(gone, die) << (die ? "the child outlived its killed caller"
+                                 : "the child died without die_with_parent");
+    ::kill(child, SIGKILL);
+    ::unlink(pid_file.c_str());
+  }
 }
 
 TEST(RunChecked, NamesTheProgramTheExitAndItsStderr) {

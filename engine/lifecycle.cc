@@ -124,7 +124,9 @@ Status start_supervisor(const Paths& paths, const LifecycleConfig& cfg, const Ce
   argv.insert(argv.end(), {m.name, "/bin/sh", "-c", service_script(m.command)});
   // `cellctl supervise` exits once its supervisor is ready (the supervisor itself holds only
   // /dev/null), so its exit ends the wait.
-  auto run = run_process(argv);
+  // A cellmgr killed while its supervisor starts takes the launcher with it; a supervisor the
+  // launcher already forked holds the cell's supervise lock, so recovery waits for and stops it.
+  auto run = run_process(argv, {.die_with_parent = true});
   if (!run) return std::move(run).error().wrap("start supervisor");
   if (run->ok()) return ok_status();
   std::string text = run->err;

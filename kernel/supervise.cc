@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -124,6 +125,24 @@ Status validate(const SuperviseSpec& spec) {
 
 std::string supervisor_pid_path(const Paths& paths, std::string_view cell_name) {
   return paths.run_dir() + "/supervise/" + std::string(cell_name) + ".pid";
+}
+
+std::string supervisor_lock_path(const Paths& paths, std::string_view cell_name) {
+  return paths.run_dir() + "/supervise/" + std::string(cell_name) + ".lock";
+}
+
+Result<Fd> lock_supervision(const Paths& paths, std::string_view cell_name) {
+  CELLS_TRY(make_dirs(paths.run_dir() + "/supervise", 0755));
+  const std::string path = supervisor_lock_path(paths, cell_name);
+  Fd fd = CELLS_SYSCALL_FD(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600), "open " + path);
+  if (detail::retry_eintr([&] { return ::flock(fd.get(), LOCK_EX | LOCK_NB); }) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Error(ErrorKind::kBusy, "a supervisor of cell " + std::string(cell_name) +
+                                         " runs or is starting (" + path + " is locked)");
+    }
+    return Error::sys(errno, "lock " + path);
+  }
+  return fd;
 }
 
 struct Supervisor::Impl {
@@ -487,10 +506,23 @@ Status kill_cell_except(const std::string& cgroup_dir, pid_t keep, milliseconds 
 
 Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseconds timeout) {
   std::string pid_path = supervisor_pid_path(paths, cell_name);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto text = read_file(pid_path);
-  if (!text.ok()) {
-    return Error::not_found("no supervisor runs for cell " + std::string(cell_name) + " (" +
-                            pid_path + " is missing)");
+  // No pid file: none runs, or one is starting (its launcher or itself holds the lock and the
+  // pid file comes last). A starting one is waited for, so that it is stopped, not missed.
+  while (!text.ok()) {
+    auto free = lock_supervision(paths, cell_name);
+    if (free.ok() || free.error().kind() != ErrorKind::kBusy) {
+      return Error::not_found("no supervisor runs for cell " + std::string(cell_name) + " (" +
+                              pid_path + " is missing)");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error(ErrorKind::kBusy, "supervisor of cell " + std::string(cell_name) +
+                                         " is starting and wrote no pid file within " +
+                                         std::to_string(timeout.count()) + " ms");
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+    text = read_file(pid_path);
   }
   auto numbers = leading_numbers(*text, 2);
   if (numbers.size() != 2 || numbers[0] == 0 || numbers[0] > INT32_MAX) {
@@ -520,6 +552,8 @@ Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseco
                                        " did not exit within " +
                                        std::to_string(timeout.count()) + " ms");
   }
+  // A supervisor that died without its cleanup left the file; it names a dead process now.
+  if (auto now = read_file(pid_path); now && *now == *text) ::unlink(pid_path.c_str());
   return ok_status();
 }
 

@@ -86,8 +86,20 @@ class Supervisor {
   explicit Supervisor(std::unique_ptr<Impl> impl);
 };
 
+// "<run>/supervise/<name>.lock". `cellctl supervise` flocks it before it looks for a running
+// supervisor, and the supervisor it starts inherits the lock and holds it for as long as it
+// lives. So one supervisor per cell exists or is starting at a time, and a stopper can tell
+// "none" from "starting, no pid file yet" (a command killed while it started one leaves its
+// launcher running, and the supervisor appears a moment later).
+std::string supervisor_lock_path(const Paths& paths, std::string_view cell_name);
+
+// Takes the cell's supervise lock without waiting; the returned fd holds it (O_CLOEXEC).
+// Errors: kBusy while a supervisor of the cell runs or is being started.
+Result<Fd> lock_supervision(const Paths& paths, std::string_view cell_name);
+
 // Sends SIGTERM to the supervisor of CELL_NAME and waits until it has exited (then the cell
-// holds nothing but init), at most TIMEOUT. kNotFound if no supervisor runs.
+// holds nothing but init), at most TIMEOUT. One that is still starting (the lock is held, the
+// pid file not written yet) is waited for and then stopped. kNotFound if no supervisor runs.
 Status stop_supervisor(const Paths& paths, std::string_view cell_name,
                        std::chrono::milliseconds timeout);
 

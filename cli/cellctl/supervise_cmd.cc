@@ -141,15 +141,6 @@ Result<kernel::SuperviseSpec> build_spec(const SuperviseOptions& o) {
   return s;
 }
 
-bool supervisor_alive(const Paths& paths, const std::string& name) {
-  auto text = read_file(kernel::supervisor_pid_path(paths, name));
-  if (!text.ok()) return false;
-  std::istringstream in(*text);
-  pid_t pid = 0;
-  uint64_t start = 0;
-  return (in >> pid >> start) && pid > 0 && kernel::process_start_time(pid) == start;
-}
-
 // The daemon side when no cells-supervise program is installed: this cellctl re-executed.
 int run_monitor(const Context& ctx) {
   ::prctl(PR_SET_NAME, "cellctl", 0, 0, 0);
@@ -182,7 +173,13 @@ int run_supervise(const Context& ctx, const SuperviseOptions& o) {
   if (!runtime) return fail(runtime.error());
   auto cell = runtime->find(o.target);
   if (!cell) return fail(cell.error());
-  if (supervisor_alive(*paths, cell->name)) {
+  // The lock first, held from here on and then by the supervisor: two starts at once, or a
+  // start and a stop, cannot both miss each other.
+  auto lock = kernel::lock_supervision(*paths, cell->name);
+  if (!lock && lock.error().kind() != ErrorKind::kBusy) return fail(lock.error());
+  // (The lock, not the pid file: a supervisor that died uncleanly leaves its pid file, and
+  // until someone reaps it, a zombie with the same start time.)
+  if (!lock) {
     return fail("cell " + cell->name + " is already supervised (stop it first with "
                 "cellctl supervise --stop " + cell->name + ")");
   }
@@ -216,6 +213,8 @@ int run_supervise(const Context& ctx, const SuperviseOptions& o) {
     (void)!::chdir("/");
     ::setenv(kSpecFdEnv, std::to_string(memfd.get()).c_str(), 1);
     ::setenv(kReadyFdEnv, std::to_string(ready[1]).c_str(), 1);
+    // A copy without CLOEXEC, so the supervisor inherits the lock across its exec.
+    ::setenv(kLockFdEnv, std::to_string(::fcntl(lock->get(), F_DUPFD, 3)).c_str(), 1);
     ::setenv("CELLS_ROOT", paths->root.c_str(), 1);
     std::string cell_arg = "cell=" + spec->name, cid_arg = "cid=" + std::to_string(spec->cid);
     // The small static supervisor program when there is one (its memory is what a supervised

@@ -1,6 +1,8 @@
 #include "cli/cellctl/supervise_daemon.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -21,10 +23,32 @@ int run_supervise_daemon(const std::string& root) {
   const char* ready_env = std::getenv(kReadyFdEnv);
   Fd ready(ready_env ? std::atoi(ready_env) : -1);
   ::fcntl(ready.get(), F_SETFD, FD_CLOEXEC);
+  // The supervise lock stays open, unnamed, until this process exits: that is what tells a
+  // second `cellctl supervise` or a stopper that this supervisor lives. CLOEXEC keeps it out
+  // of everything the supervisor starts.
+  if (const char* lock_env = std::getenv(kLockFdEnv)) {
+    ::fcntl(std::atoi(lock_env), F_SETFD, FD_CLOEXEC);
+  }
   ::unsetenv(kSpecFdEnv);
   ::unsetenv(kReadyFdEnv);
+  ::unsetenv(kLockFdEnv);
+  // The launcher may be gone (a cellmgr killed while it started us takes its launcher along):
+  // writing to its pipe then raises SIGPIPE, whose default action would kill this supervisor
+  // without its cleanup, leaving a pid file that names a dead process. SIGPIPE is blocked for
+  // the write and a pending one taken away, not ignored: an ignored signal would be inherited
+  // by the service.
   auto report = [&](const std::string& msg) {
-    if (ready.valid()) (void)!::write(ready.get(), msg.data(), msg.size());
+    if (ready.valid()) {
+      sigset_t pipe_only, old;
+      sigemptyset(&pipe_only);
+      sigaddset(&pipe_only, SIGPIPE);
+      ::pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+      (void)!::write(ready.get(), msg.data(), msg.size());
+      const timespec now{0, 0};
+      while (::sigtimedwait(&pipe_only, nullptr, &now) == SIGPIPE) {
+      }
+      ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
     ready.reset();
   };
   std::string text;

@@ -16,6 +16,8 @@ namespace cells::cellctl {
 
 inline constexpr const char* kSpecFdEnv = "CELLS_SUPERVISE_SPEC_FD";
 inline constexpr const char* kReadyFdEnv = "CELLS_SUPERVISE_READY_FD";
+// The cell's supervise lock (kernel::lock_supervision), held by the supervisor for its life.
+inline constexpr const char* kLockFdEnv = "CELLS_SUPERVISE_LOCK_FD";
 
 // The program to exec as the daemon: $CELLS_SUPERVISE_PROGRAM, else the one installed with
 // the running cellctl (installed_helper_path), else the cells-supervise built with cellctl,

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "kernel/bpf_policy.h"
+#include "kernel/supervise.h"
 #include "tests/supervise/harness.h"
 
 namespace cells::testing {
@@ -113,6 +114,39 @@ TEST_F(CellctlSuperviseTest, DaemonisesWithItsTitleAndStopsEverything) {
   auto left = cell_procs();
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(slurp("/proc/" + std::to_string(left[0]) + "/cmdline").rfind("cellctl", 0), 0u);
+}
+
+// The supervise lock: while it is held (a supervisor is starting and has no pid file yet, as
+// when the command that started it was killed) a second start is refused, and a stop waits
+// for the pid file instead of reporting "no supervisor". Once free, a stop says none runs.
+TEST_F(CellctlSuperviseTest, AStartingSupervisorIsNeitherStartedTwiceNorMissedByStop) {
+  {
+    auto held = kernel::lock_supervision(paths_, "svc");
+    ASSERT_TRUE(held.ok()) << held.error().message();
+    auto again = run(ctl_ + " supervise svc /bin/sleep 1");
+    EXPECT_EQ(again.status, 1);
+    EXPECT_NE(again.out.find("already supervised"), std::string::npos) << again.out;
+    EXPECT_TRUE(sleepers().empty());
+    auto waited = kernel::stop_supervisor(paths_, "svc", 300ms);
+    ASSERT_FALSE(waited.ok());
+    EXPECT_EQ(waited.error().kind(), ErrorKind::kBusy) << waited.error().message();
+    EXPECT_NE(waited.error().message().find("is starting"), std::string::npos);
+  }
+  auto none = kernel::stop_supervisor(paths_, "svc", 300ms);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind(), ErrorKind::kNotFound) << none.error().message();
+
+  // A supervisor holds the lock for its life: a stop that begins before its pid file exists
+  // (here: right after the start returned) still finds and stops it.
+  auto r = run(ctl_ + " supervise svc /bin/sleep 1000");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto busy = kernel::lock_supervision(paths_, "svc");
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().kind(), ErrorKind::kBusy);
+  auto stop = kernel::stop_supervisor(paths_, "svc", 10s);
+  EXPECT_TRUE(stop.ok()) << stop.error().message();
+  EXPECT_TRUE(wait_until([&] { return kernel::lock_supervision(paths_, "svc").ok(); }, 5s))
+      << "the lock outlived its supervisor";
 }
 
 TEST_F(CellctlSuperviseTest, FailedServiceIsVisibleInStats) {
