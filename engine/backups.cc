@@ -14,6 +14,7 @@
 #include "engine/controlplane.h"
 #include "engine/rootfs_build.h"
 #include "engine/volumes.h"
+#include "kernel/supervise.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -185,12 +186,16 @@ Status restart_cells_left_stopped(const Paths& paths, const LifecycleConfig& cfg
       names.push_back(n);
     }
   }
-  // The restore may have been killed while it started the cells again, leaving one half
-  // started (its kernel cell made, its runtime record not yet naming it): stop those first,
-  // as `cell stop` would, so that the start begins clean (found by crash_restore in CI).
+  // The restore may have been killed while it stopped the cells or started them again,
+  // leaving one half stopped (its supervisor gone, its kernel cell and record still there) or
+  // half started (its kernel cell made, its runtime record not yet naming it): stop those
+  // first, as `cell stop` would, so that the start begins clean (both found by crash_restore).
   std::vector<std::string> half_started;
   for (const auto& n : names) {
-    if (!cell_running(paths, n)) half_started.push_back(n);
+    const bool serves = !set.find_cell(n)->command.empty();  // NAMES are cells of SET
+    if (!cell_running(paths, n) || (serves && !kernel::supervisor_running(paths, n))) {
+      half_started.push_back(n);
+    }
   }
   if (!half_started.empty()) {
     CELLS_TRY_CTX(stop_cells(paths, half_started, cfg), "stop cells a killed restore left half started");

@@ -145,6 +145,11 @@ Result<Fd> lock_supervision(const Paths& paths, std::string_view cell_name) {
   return fd;
 }
 
+bool supervisor_running(const Paths& paths, std::string_view cell_name) {
+  auto lock = lock_supervision(paths, cell_name);
+  return !lock && lock.error().kind() == ErrorKind::kBusy;
+}
+
 struct Supervisor::Impl {
   Paths paths;
   SuperviseSpec spec;

@@ -97,6 +97,9 @@ std::string supervisor_lock_path(const Paths& paths, std::string_view cell_name)
 // Errors: kBusy while a supervisor of the cell runs or is being started.
 Result<Fd> lock_supervision(const Paths& paths, std::string_view cell_name);
 
+// Whether a supervisor of CELL_NAME runs or is starting (its supervise lock is held).
+bool supervisor_running(const Paths& paths, std::string_view cell_name);
+
 // Sends SIGTERM to the supervisor of CELL_NAME and waits until it has exited (then the cell
 // holds nothing but init), at most TIMEOUT. One that is still starting (the lock is held, the
 // pid file not written yet) is waited for and then stopped. kNotFound if no supervisor runs.
