@@ -12,11 +12,13 @@
 #include "engine/health.h"
 #include "engine/plan.h"
 #include "engine/plan_exec.h"
+#include "engine/preimage.h"
 #include "engine/recover.h"
 #include "engine/rootwrite.h"
 #include "engine/snapshot.h"
 #include "engine/template.h"
 #include "kernel/cell.h"
+#include "kernel/supervise.h"
 #include "kernel/userns.h"
 #include "store/store.h"
 
@@ -82,6 +84,9 @@ struct CellPlan {
   const CellManifest* m = nullptr;
   CellDrift drift;
   bool create = false, apply = false, restart = false, warn_policy = false, skip = false;
+  // Live: the plan only writes files and the service has a reload signal, so the files change
+  // under the running service, which reloads; no stop, no snapshot (preimage.h).
+  bool live = false;
   bool acts() const { return create || apply || restart; }
 };
 
@@ -91,6 +96,7 @@ struct Touched {
   bool was_running = false;
   uint64_t old_generation = 0;
   std::optional<CellManifest> old_manifest;
+  bool live = false;  // undone from its pre-image, not its snapshot
 };
 
 class Applier {
@@ -101,6 +107,7 @@ class Applier {
 
   // Acts on one cell; a failure is returned after the cell's own entries are journaled.
   Status act(const CellPlan& p) {
+    if (p.live) return act_live(p);
     const CellManifest& m = *p.m;
     const std::string target = "cell/" + m.name;
     const auto layout = cell_root_layout(paths_, m.name);
@@ -134,16 +141,7 @@ class Applier {
     }
     // Step 4: the plan, host-side writes confined to the root, EXEC/PKG inside the cell.
     if (p.apply) {
-      auto rec = st_.runtime(m.name);
-      uint32_t cid = rec && *rec ? (*rec)->cid : 0;
-      // A high cell's root is idmapped: host-side writes act as the cell's root (rootwrite.h).
-      uint32_t id_base = m.profile == "high" ? kernel::id_range_for_cid(cid).host_base : 0;
-      auto root = CellRoot::open(layout.root, id_base);
-      if (!root) return failed(root.error());
-      auto tokens = plan_tokens(m.name, cid, m.profile);
-      if (!tokens) return failed(tokens.error());
-      CellPlanRunner runner(paths_, m.name, m.base.value_or(l_.set.conf.default_base));
-      if (auto r = run_plan(l_.plans.at(m.name), *root, *tokens, runner); !r) return failed(r.error());
+      if (auto s = run_cell_plan(m); !s) return failed(s.error());
     }
     // Step 5: the service, then its healthcheck.
     if (auto s = start_service_in(st_, op_, paths_, l_.set, m, cfg_); !s) return failed(s.error());
@@ -156,12 +154,67 @@ class Applier {
     return ok_status();
   }
 
+  // A running cell whose plan only writes files, with a reload signal: the plan changes the
+  // files under the running service and the service reloads. The undo is the pre-image,
+  // durable before the first write, so a failure or a crash puts exactly those files back.
+  Status act_live(const CellPlan& p) {
+    const CellManifest& m = *p.m;
+    const std::string target = "cell/" + m.name;
+    const std::string pre_path = preimage_path(cell_root_layout(paths_, m.name));
+    // Step 1: a record an earlier crash left once its cell was done belongs to no one now;
+    // gone before this operation's intent, it can never be taken for this one's.
+    CELLS_TRY(drop_preimage(pre_path));
+    CELLS_TRY(op_.append({"apply.cell", target, store::Phase::kIntent,
+                          std::to_string(p.drift.applied_generation) + " live", std::to_string(gen_)}));
+    touched_.push_back({m.name, true, p.drift.applied_generation, p.drift.applied, /*live=*/true});
+    auto failed = [&](Error e) -> Status {
+      (void)op_.append({"apply.cell", target, store::Phase::kFailed, "", e.message()});
+      return std::move(e).wrap("cell " + m.name);
+    };
+    // Step 2: the pre-image, on disk before anything is written.
+    auto root = open_running_root(paths_, m.name);
+    if (!root) return failed(root.error());
+    auto images = capture_preimage(l_.plans.at(m.name).plan, *root);
+    if (!images) return failed(images.error());
+    const size_t n = images->size();
+    if (auto s = save_preimage(pre_path, {op_.id(), std::move(*images)}); !s) return failed(s.error());
+    CELLS_TRY(op_.append({"apply.preimage", target, store::Phase::kDone, "",
+                          std::to_string(n) + " entries"}));
+    // Step 3: the plan's writes, then the reload and the healthcheck of the reloaded service.
+    if (auto s = run_cell_plan(m); !s) return failed(s.error());
+    if (auto s = kernel::reload_supervisor(paths_, m.name, std::chrono::seconds(10)); !s) {
+      return failed(s.error().wrap("reload"));
+    }
+    if (m.healthcheck) {
+      if (auto s = run_healthcheck(paths_, m.name, *m.healthcheck); !s) return failed(s.error());
+    }
+    // Step 4: success; the record goes after the cell's outcome (a crash between leaves a file
+    // that step 1 of the next live apply drops).
+    CELLS_TRY(record_generation(m.name, gen_));
+    CELLS_TRY(op_.append({"apply.cell", target, store::Phase::kDone, "", std::to_string(gen_)}));
+    CELLS_TRY(drop_preimage(pre_path));
+    return ok_status();
+  }
+
+  // The cell's plan against its mounted root: host-side writes confined to the root, EXEC and
+  // PKG inside the cell.
+  Status run_cell_plan(const CellManifest& m) {
+    auto root = CELLS_TRY(open_running_root(paths_, m.name));
+    auto rec = CELLS_TRY(st_.runtime(m.name));
+    auto tokens = CELLS_TRY(plan_tokens(m.name, rec ? rec->cid : 0, m.profile));
+    CellPlanRunner runner(paths_, m.name, m.base.value_or(l_.set.conf.default_base));
+    CELLS_TRY(run_plan(l_.plans.at(m.name), root, tokens, runner));
+    return ok_status();
+  }
+
   // Puts every touched cell back, newest first. Returns false if any could not be.
   bool roll_back() {
     bool all = true;
     for (auto it = touched_.rbegin(); it != touched_.rend(); ++it) {
-      auto s = roll_back_cell(paths_, st_, op_, l_.set, it->name, it->was_running,
-                              it->old_manifest, it->old_generation, cfg_);
+      auto s = it->live ? roll_back_live_cell(paths_, st_, op_, l_.set, it->name, it->old_manifest,
+                                              it->old_generation, op_.id(), cfg_)
+                        : roll_back_cell(paths_, st_, op_, l_.set, it->name, it->was_running,
+                                         it->old_manifest, it->old_generation, cfg_);
       if (s) {
         opts_.say(step("ROLLBACK", it->name + " restored to generation " +
                                        std::to_string(it->old_generation)));
@@ -243,6 +296,10 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
     } else {
       p.apply = has_steps && (p.drift.plan || opts.reapply);
       p.restart = p.apply || p.drift.service || (p.drift.policy && opts.restart_changed);
+      // Only the files change (the service and the policy in force stay): reload, not restart.
+      p.live = p.apply && p.m->reload_signal && !p.drift.service &&
+               !(p.drift.policy && opts.restart_changed) && plan_is_live(lp->second.plan);
+      if (p.live) p.restart = false;
       p.warn_policy = p.drift.policy && !opts.restart_changed;
     }
     out.push_back(std::move(p));
@@ -302,6 +359,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
     if (p.create) opts.say(step("CREATE", "render runtime cell state"));
     if (p.apply) opts.say(step("APPLY", "run " + apply_plan_path(paths, m.name)));
     if (p.create) opts.say(step("START", "supervised service after apply"));
+    if (p.live) opts.say(step("RELOAD", "supervised service (" + *m.reload_signal + ") after apply"));
     if (p.restart) {
       std::string why = p.apply ? "after apply" : p.drift.service ? "service changed" : "policy changed";
       opts.say(step("RESTART", "supervised service " + why));

@@ -15,6 +15,7 @@ std::vector<std::string> service_diff(const CellManifest& a, const CellManifest&
   if (a.mounts != b.mounts) out.push_back("mounts");
   if (a.depends_on != b.depends_on) out.push_back("depends_on");
   if (a.base != b.base) out.push_back("base");
+  if (a.reload_signal != b.reload_signal) out.push_back("reload_signal");
   return out;
 }
 

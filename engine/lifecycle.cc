@@ -19,6 +19,7 @@
 #include "kernel/cell.h"
 #include "kernel/landlock.h"
 #include "kernel/supervise.h"
+#include "kernel/userns.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -121,6 +122,7 @@ Status start_supervisor(const Paths& paths, const LifecycleConfig& cfg, const Ce
                              format_duration(m.healthcheck->interval), "--health-retries",
                              std::to_string(m.healthcheck->retries)});
   }
+  if (m.reload_signal) argv.insert(argv.end(), {"--reload-signal", *m.reload_signal});
   argv.insert(argv.end(), {m.name, "/bin/sh", "-c", service_script(m.command)});
   // `cellctl supervise` exits once its supervisor is ready (the supervisor itself holds only
   // /dev/null), so its exit ends the wait.
@@ -414,6 +416,19 @@ Result<std::vector<std::string>> stop_cells(const Paths& paths,
     stopped.push_back(n);
   }
   return stopped;
+}
+
+Result<CellRoot> open_running_root(const Paths& paths, const std::string& name) {
+  auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+  auto cell = rt.find(name);
+  if (!cell) return Error::not_found("cell " + name + " is not running");
+  const auto layout = cell_root_layout(paths, name);
+  if (mounts_below(layout.root).value_or(std::vector<std::string>{}).empty()) {
+    return Error::not_found("the root of cell " + name + " (" + layout.root + ") is not mounted");
+  }
+  uint32_t id_base =
+      cell->profile == kernel::Profile::kHigh ? kernel::id_range_for_cid(cell->cid).host_base : 0;
+  return CellRoot::open(layout.root, id_base);
 }
 
 }  // namespace cells::engine

@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "engine/manifest.h"
 #include "engine/rootfs_build.h"
+#include "engine/rootwrite.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -60,5 +61,10 @@ Result<std::vector<BindSpec>> binds_for(const Paths& paths, const DesiredSet& se
 
 // Every cell name with a runtime record that says running, or a live cgroup.
 std::vector<std::string> running_cells(const Paths& paths);
+
+// The mounted root of running cell NAME, for host-side writes (rootwrite.h): a high cell's
+// root is idmapped, so writes act as the cell's root through it. kNotFound when the kernel cell
+// does not exist or its root is not mounted (writes would land in the bare mount point).
+Result<CellRoot> open_running_root(const Paths& paths, const std::string& name);
 
 }  // namespace cells::engine

@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "base/files.h"
+#include "base/signals.h"
 #include "base/text.h"
 #include "engine/manifest_check.h"
 
@@ -355,7 +356,8 @@ Result<CellManifest> parse_cell(const std::string& file, std::string_view text) 
   toml::table root = CELLS_TRY(parse_toml(file, text));
   TableReader r(file, root, "");
   CELLS_TRY(r.check_keys({"name", "autostart", "profile", "reserved_ports", "command", "run_as",
-                          "rlimits", "depends_on", "healthcheck", "log", "mounts", "base"}));
+                          "rlimits", "depends_on", "healthcheck", "log", "mounts", "base",
+                          "reload_signal"}));
   CellManifest m;
   m.file = file;
   m.name = CELLS_TRY(required_name(r, file));
@@ -394,6 +396,11 @@ Result<CellManifest> parse_cell(const std::string& file, std::string_view text) 
   CELLS_TRY(parse_log(file, r, m));
   CELLS_TRY(parse_mounts(file, r, m));
   if (r.get("base") != nullptr) m.base = CELLS_TRY(parse_base(r, "base"));
+  if (auto sig = CELLS_TRY(r.string("reload_signal"))) {
+    auto number = parse_signal_name(*sig);
+    if (!number) return r.error_at(*r.get("reload_signal"), "reload_signal", number.error().message());
+    m.reload_signal = signal_name(*number);
+  }
   return m;
 }
 

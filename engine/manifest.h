@@ -75,6 +75,10 @@ struct CellManifest {
   LogSettings log;
   std::vector<Mount> mounts;
   std::optional<std::string> base;  // nullopt: cellmgr.conf's default_base
+  // The signal that makes the service re-read its files ("SIGHUP", canonical name). With one,
+  // a plan change that only writes files reloads the running service instead of restarting
+  // it (engine/apply.h, live apply); nullopt: every plan change restarts the service.
+  std::optional<std::string> reload_signal;
   bool operator==(const CellManifest&) const = default;
 };
 

@@ -56,6 +56,7 @@ std::string render_cell(const CellManifest& m) {
   }
   out += "]\n";
   if (m.run_as) out += "run_as = " + quote(to_string(*m.run_as)) + "\n";
+  if (m.reload_signal) out += "reload_signal = " + quote(*m.reload_signal) + "\n";
   out += "depends_on = " + string_array(m.depends_on) + "\n";
   out += "\n[rlimits]\n";
   out += "nofile = " + rlimit(m.rlimits.nofile) + "\n";

@@ -8,6 +8,7 @@
 
 #include "base/files.h"
 
+#include "engine/drift.h"
 #include "engine/manifest_check.h"
 #include "engine/plan.h"
 
@@ -46,6 +47,7 @@ CellManifest full_cell() {
   m.mounts = {{Mount::Source::kVolume, "webroot", "/var/www", true},
               {Mount::Source::kHost, "/srv/shared/x", "/srv/x", false}};
   m.base = "debian";
+  m.reload_signal = "SIGHUP";
   return m;
 }
 
@@ -105,6 +107,20 @@ TEST(Manifest, CellRoundTrip) {
   }
 }
 
+TEST(Manifest, ReloadSignalIsKeptByItsCanonicalNameAndIsServiceDrift) {
+  const std::string head = "name = \"web\"\ncommand = \"x\"\n";
+  auto plain = parse_cell(kWeb, head);
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_FALSE(plain->reload_signal);
+  auto hup = parse_cell(kWeb, head + "reload_signal = \"hup\"\n");
+  ASSERT_TRUE(hup) << hup.error().message();
+  EXPECT_EQ(hup->reload_signal, "SIGHUP");
+  EXPECT_EQ(service_diff(*plain, *hup), std::vector<std::string>{"reload_signal"});
+  auto same = parse_cell(kWeb, head + "reload_signal = \"SIGHUP\"\n");
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(service_diff(*hup, *same).empty());
+}
+
 TEST(Manifest, VolumeAndConfigRoundTrip) {
   auto v = load_volume(data("webroot.volume"));
   ASSERT_TRUE(v) << v.error().message();
@@ -147,6 +163,9 @@ TEST(Manifest, BadCellInputsNameFileLineKeyReason) {
       {head + "\nautostrat = true\n", "/etc/cellmgr/web.cell:4: key 'autostrat': unknown key"},
       {head + "autostart = \"YES\"\n",
        "/etc/cellmgr/web.cell:3: key 'autostart': must be true or false, not a string"},
+      {head + "reload_signal = \"KILL\"\n",
+       "/etc/cellmgr/web.cell:3: key 'reload_signal': unknown signal 'KILL' (one of HUP, INT, "
+       "QUIT, USR1, USR2, TERM, ALRM, WINCH, CONT, with or without SIG)"},
       {head + "profile = \"extreme\"\n",
        "/etc/cellmgr/web.cell:3: key 'profile': unknown profile 'extreme' (one of "
        "low|medium|high)"},

@@ -111,6 +111,11 @@ const std::vector<CellField>& cell_field_defs() {
        [](const CellRow& r) {
          return r.manifest && r.manifest->run_as ? ReadValue::text_of(to_string(*r.manifest->run_as)) : ReadValue{};
        }},
+      {"reload_signal", kD,
+       [](const CellRow& r) {
+         return r.manifest && r.manifest->reload_signal ? ReadValue::text_of(*r.manifest->reload_signal)
+                                                        : ReadValue{};
+       }},
       {"volume_mounts", kD,
        [](const CellRow& r) {
          if (!r.manifest) return ReadValue{};

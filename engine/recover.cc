@@ -9,9 +9,11 @@
 #include "base/files.h"
 #include "engine/backups.h"
 #include "engine/drift.h"
+#include "engine/preimage.h"
 #include "engine/snapshot.h"
 #include "engine/volumes.h"
 #include "kernel/cell.h"
+#include "kernel/supervise.h"
 
 namespace cells::engine {
 namespace {
@@ -24,6 +26,7 @@ struct CellProgress {
   bool fold_open = false, snapshot = false;
   uint64_t old_generation = 0;
   bool was_running = false;
+  bool live = false;  // changed under its running service (apply.h), undone from its pre-image
 };
 
 }  // namespace
@@ -49,6 +52,44 @@ Status roll_back_cell(const Paths& paths, store::Store& st, store::Operation& op
     CELLS_TRY(op.put_runtime(*rec));
   }
   CELLS_TRY(op.append({"apply.cell", target, store::Phase::kCompensated, "",
+                       std::to_string(old_generation)}));
+  return ok_status();
+}
+
+Status roll_back_live_cell(const Paths& paths, store::Store& st, store::Operation& op,
+                           const DesiredSet& set, const std::string& name,
+                           const std::optional<CellManifest>& old_manifest,
+                           uint64_t old_generation, uint64_t operation,
+                           const LifecycleConfig& cfg) {
+  const std::string pre_path = preimage_path(cell_root_layout(paths, name));
+  auto pre = CELLS_TRY(load_preimage(pre_path));
+  if (pre && pre->operation != operation) pre.reset();  // an older crash's; not this one's
+  auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+  const bool running = rt.find(name).ok();
+  if (!running && !old_manifest) {
+    return Error::not_found("cell " + name + ": no manifest of generation " +
+                            std::to_string(old_generation) + " to start it with");
+  }
+  if (pre) {
+    // Step 1: a root to restore into. Stopped since (a reboot): mounted again, no service yet.
+    if (!running) CELLS_TRY(start_cell_in(st, op, paths, set, *old_manifest, cfg, /*with_service=*/false));
+    // Step 2: the files as they were, then the service reads them again.
+    auto root = CELLS_TRY(open_running_root(paths, name));
+    CELLS_TRY(restore_preimage(root, *pre));
+    if (running) {
+      CELLS_TRY_CTX(kernel::reload_supervisor(paths, name, std::chrono::seconds(10)), "reload");
+    } else {
+      CELLS_TRY(start_service_in(st, op, paths, set, *old_manifest, cfg));
+    }
+  } else if (!running) {
+    CELLS_TRY(start_cell_in(st, op, paths, set, *old_manifest, cfg));
+  }
+  CELLS_TRY(drop_preimage(pre_path));
+  if (auto rec = CELLS_TRY(st.runtime(name)); rec && rec->applied_generation != old_generation) {
+    rec->applied_generation = old_generation;
+    CELLS_TRY(op.put_runtime(*rec));
+  }
+  CELLS_TRY(op.append({"apply.cell", "cell/" + name, store::Phase::kCompensated, "",
                        std::to_string(old_generation)}));
   return ok_status();
 }
@@ -109,7 +150,8 @@ Result<std::vector<uint64_t>> recover_apply(const Paths& paths, const LifecycleC
       std::istringstream in(e.before);
       std::string state;
       in >> c.old_generation >> state;
-      c.was_running = state == "running";
+      c.live = state == "live";
+      c.was_running = state == "running" || c.live;
     } else if (e.kind == "apply.cell") {
       c.finished = true;
     } else if (e.kind == "apply.fold") {
@@ -137,7 +179,9 @@ Result<std::vector<uint64_t>> recover_apply(const Paths& paths, const LifecycleC
       CELLS_TRY(snapshot::fold(layout));
     }
     auto old = CELLS_TRY(manifest_in_generation(st, c.old_generation, name));
-    if (c.snapshot) {
+    if (c.live) {
+      CELLS_TRY(roll_back_live_cell(paths, st, op, set, name, old, c.old_generation, id, cfg));
+    } else if (c.snapshot) {
       CELLS_TRY(roll_back_cell(paths, st, op, set, name, c.was_running, old, c.old_generation, cfg));
     } else {
       // The layer was not touched; only the service goes back, and the record names the old

@@ -29,6 +29,17 @@ Status roll_back_cell(const Paths& paths, store::Store& st, store::Operation& op
                       const std::optional<CellManifest>& old_manifest, uint64_t old_generation,
                       const LifecycleConfig& cfg);
 
+// Puts a cell a live apply changed (apply.h, preimage.h) back: the files of its pre-image
+// (when the record belongs to OPERATION: a crash before it was saved means nothing was
+// written), then the service reloads them. A cell found not running (a reboot since) gets its
+// root mounted for the restore and is started with OLD_MANIFEST. The runtime record names
+// OLD_GENERATION. Journals "apply.cell" compensated.
+Status roll_back_live_cell(const Paths& paths, store::Store& st, store::Operation& op,
+                           const DesiredSet& set, const std::string& name,
+                           const std::optional<CellManifest>& old_manifest,
+                           uint64_t old_generation, uint64_t operation,
+                           const LifecycleConfig& cfg);
+
 // "<lib>/apply.inflight"
 std::string inflight_path(const Paths& paths);
 

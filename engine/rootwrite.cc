@@ -1,9 +1,11 @@
 #include "engine/rootwrite.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -139,7 +141,8 @@ Result<Fd> CellRoot::ensure_dir(const std::string& path, uint32_t last_mode, boo
   return dir;
 }
 
-Result<CellRoot::Slot> CellRoot::resolve_slot(const std::string& path, bool follow_last) {
+Result<CellRoot::Slot> CellRoot::resolve_slot(const std::string& path, bool follow_last,
+                                              bool create_parents, std::string* logical_out) {
   if (auto why = check_abs_path(path)) return Error::invalid(*why);
   if (path == "/") return Error::invalid("'/' cannot be written");
   std::string logical = path;
@@ -149,17 +152,23 @@ Result<CellRoot::Slot> CellRoot::resolve_slot(const std::string& path, bool foll
       return Error::invalid(path + " resolves to a directory, not a file");
     }
     Fd parent;
-    if (hop == 0) {
+    if (hop == 0 && create_parents) {
       bool created = false;
       parent = CELLS_TRY(ensure_dir(dirname_of(logical), 0755, &created));
     } else {
       // Symlink targets are not created: only the plan's own path gets missing parents.
-      parent = CELLS_TRY_CTX(open_dir(dirname_of(logical)), path + " (through a symlink)");
+      auto dir = open_dir(dirname_of(logical));
+      if (!dir && hop == 0) return std::move(dir).error();
+      if (!dir) return std::move(dir).error().wrap(path + " (through a symlink)");
+      parent = std::move(*dir);
     }
     struct stat st;
     bool is_link = ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                    S_ISLNK(st.st_mode);
-    if (!follow_last || !is_link) return Slot{std::move(parent), name};
+    if (!follow_last || !is_link) {
+      if (logical_out) *logical_out = logical;
+      return Slot{std::move(parent), name};
+    }
     char buf[4096];
     ssize_t n = CELLS_SYSCALL(::readlinkat(parent.get(), name.c_str(), buf, sizeof buf - 1),
                               "readlink " + logical);
@@ -345,6 +354,181 @@ Result<bool> CellRoot::symlink(const std::string& target, const std::string& lin
     return Error::sys(err, "rename symlink into " + linkpath);
   }
   return true;
+}
+
+namespace {
+
+// Every extended attribute of the open file FD, as name and value.
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(int fd, const std::string& what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  ssize_t size = CELLS_SYSCALL(::flistxattr(fd, nullptr, 0), "list xattrs of " + what);
+  if (size == 0) return out;
+  std::string names(size_t(size), '\0');
+  size = CELLS_SYSCALL(::flistxattr(fd, names.data(), names.size()), "list xattrs of " + what);
+  names.resize(size_t(size));
+  for (size_t pos = 0; pos < names.size();) {
+    std::string name = names.c_str() + pos;
+    pos += name.size() + 1;
+    ssize_t n = CELLS_SYSCALL(::fgetxattr(fd, name.c_str(), nullptr, 0), "xattr " + name + " of " + what);
+    std::string value(size_t(n), '\0');
+    n = CELLS_SYSCALL(::fgetxattr(fd, name.c_str(), value.data(), value.size()),
+                      "xattr " + name + " of " + what);
+    value.resize(size_t(n));
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+// Removes everything inside the open directory DIR (not DIR itself). A directory that is the
+// root of another mount (a volume bound into the cell) is refused, never entered.
+Status remove_contents(int dir, const std::string& what) {
+  Fd copy = CELLS_SYSCALL_FD(::fcntl(dir, F_DUPFD_CLOEXEC, 0), "dup " + what);
+  DIR* d = ::fdopendir(copy.get());
+  if (d == nullptr) return Error::sys(errno, "read directory " + what);
+  (void)copy.release();
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  for (const auto& n : names) {
+    struct statx sx;
+    CELLS_SYSCALL(::statx(dir, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx),
+                  "stat " + what + "/" + n);
+    if (S_ISDIR(sx.stx_mode)) {
+      if (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) {
+        return Error::invalid(what + "/" + n + " is a mount point; it is not removed");
+      }
+      Fd sub = CELLS_SYSCALL_FD(::openat(dir, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                                "open " + what + "/" + n);
+      CELLS_TRY(remove_contents(sub.get(), what + "/" + n));
+      CELLS_SYSCALL(::unlinkat(dir, n.c_str(), AT_REMOVEDIR), "remove " + what + "/" + n);
+    } else {
+      CELLS_SYSCALL(::unlinkat(dir, n.c_str(), 0), "remove " + what + "/" + n);
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<EntryImage> CellRoot::image(const std::string& path, bool follow_last) {
+  if (auto why = check_abs_path(path)) return Error::invalid(*why);
+  if (path == "/") return Error::invalid("'/' cannot be written");
+  const auto ids = CELLS_TRY(as_cell_root());
+  EntryImage img;
+  auto slot = resolve_slot(path, follow_last, /*create_parents=*/false, &img.path);
+  if (!slot && slot.error().kind() == ErrorKind::kNotFound) {
+    // The write would create directories: the first missing one stands for all of them.
+    for (size_t pos = 1; pos <= path.size(); ++pos) {
+      if (pos != path.size() && path[pos] != '/') continue;
+      std::string prefix = path.substr(0, pos);
+      auto dir = open_dir(prefix);
+      if (dir) continue;
+      if (dir.error().sys_errno() != ENOENT) return std::move(dir).error().wrap("image of " + path);
+      img.path = prefix;
+      return img;  // kAbsent
+    }
+    return Error::not_found("image of " + path + ": a symlink in it leads to a missing directory");
+  }
+  if (!slot) return std::move(slot).error().wrap("image of " + path);
+  struct stat st;
+  if (::fstatat(slot->parent.get(), slot->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return img;  // kAbsent
+    return Error::sys(errno, "stat " + img.path);
+  }
+  img.mode = st.st_mode & 07777;
+  img.uid = st.st_uid;
+  img.gid = st.st_gid;
+  if (S_ISREG(st.st_mode)) {
+    img.kind = EntryImage::Kind::kFile;
+    Fd fd = CELLS_SYSCALL_FD(::openat(slot->parent.get(), slot->name.c_str(),
+                                      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
+                             "open " + img.path);
+    img.data = CELLS_TRY(read_all(fd.get(), img.path));
+    img.xattrs = CELLS_TRY(read_xattrs(fd.get(), img.path));
+  } else if (S_ISLNK(st.st_mode)) {
+    img.kind = EntryImage::Kind::kSymlink;
+    char buf[4096];
+    ssize_t n = CELLS_SYSCALL(::readlinkat(slot->parent.get(), slot->name.c_str(), buf, sizeof buf),
+                              "readlink " + img.path);
+    img.data.assign(buf, size_t(n));
+  } else if (S_ISDIR(st.st_mode)) {
+    img.kind = EntryImage::Kind::kDir;
+  } else {
+    return Error::invalid("image of " + path + ": " + img.path +
+                          " is neither a file, a symlink nor a directory");
+  }
+  return img;
+}
+
+Status CellRoot::restore(const EntryImage& img) {
+  const auto ids = CELLS_TRY(as_cell_root());
+  const std::string& path = img.path;
+  if (img.kind == EntryImage::Kind::kAbsent) {
+    auto slot = resolve_slot(path, /*follow_last=*/false, /*create_parents=*/false);
+    if (!slot && slot.error().kind() == ErrorKind::kNotFound) return ok_status();  // still absent
+    if (!slot) return std::move(slot).error().wrap("restore " + path);
+    struct stat st;
+    if (::fstatat(slot->parent.get(), slot->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return ok_status();
+      return Error::sys(errno, "stat " + path);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      Fd dir = CELLS_SYSCALL_FD(::openat(slot->parent.get(), slot->name.c_str(),
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                                "open " + path);
+      CELLS_TRY(remove_contents(dir.get(), path));
+    }
+    CELLS_SYSCALL(::unlinkat(slot->parent.get(), slot->name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0),
+                  "remove " + path);
+    CELLS_SYSCALL(::fsync(slot->parent.get()), "fsync directory of " + path);
+    return ok_status();
+  }
+  if (img.kind == EntryImage::Kind::kDir) {
+    bool created = false;
+    Fd dir = CELLS_TRY_CTX(ensure_dir(path, img.mode, &created), "restore " + path);
+    CELLS_SYSCALL(::fchown(dir.get(), img.uid, img.gid), "chown " + path);
+    CELLS_SYSCALL(::fchmod(dir.get(), img.mode), "chmod " + path);
+    return ok_status();
+  }
+  // A file or symlink: made beside the entry, then renamed over it.
+  Slot slot = CELLS_TRY_CTX(resolve_slot(path, /*follow_last=*/false), "restore " + path);
+  std::string tmp = temp_name(slot.name);
+  auto make = [&]() -> Status {
+    if (img.kind == EntryImage::Kind::kSymlink) {
+      CELLS_SYSCALL(::symlinkat(img.data.c_str(), slot.parent.get(), tmp.c_str()), "symlink " + path);
+      CELLS_SYSCALL(::fchownat(slot.parent.get(), tmp.c_str(), img.uid, img.gid, AT_SYMLINK_NOFOLLOW),
+                    "chown " + path);
+    } else {
+      Fd out = CELLS_SYSCALL_FD(::openat(slot.parent.get(), tmp.c_str(),
+                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
+                                "create temp file for " + path);
+      for (size_t done = 0; done < img.data.size();) {
+        ssize_t n = CELLS_SYSCALL(::write(out.get(), img.data.data() + done, img.data.size() - done),
+                                  "write " + path);
+        done += size_t(n);
+      }
+      CELLS_SYSCALL(::fchown(out.get(), img.uid, img.gid), "chown " + path);
+      CELLS_SYSCALL(::fchmod(out.get(), img.mode), "chmod " + path);  // after chown: set-id bits
+      for (const auto& attr : img.xattrs) {  // not a structured binding: see write_file
+        CELLS_SYSCALL(::fsetxattr(out.get(), attr.first.c_str(), attr.second.data(),
+                                  attr.second.size(), 0),
+                      "set xattr " + attr.first + " on " + path);
+      }
+      CELLS_SYSCALL(::fsync(out.get()), "fsync " + path);
+    }
+    CELLS_SYSCALL(::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), slot.name.c_str()),
+                  "rename into " + path);
+    CELLS_SYSCALL(::fsync(slot.parent.get()), "fsync directory of " + path);
+    return ok_status();
+  };
+  if (Status s = make(); !s) {
+    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
+    return std::move(s).error();
+  }
+  return ok_status();
 }
 
 }  // namespace cells::engine

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/fd.h"
 #include "base/result.h"
@@ -26,6 +28,19 @@ Result<Fd> open_resolved(int dirfd, const std::string& path, uint64_t flags, uin
                          uint32_t mode = 0);
 // The whole content of a regular file open for reading.
 Result<std::string> read_all(int fd, const std::string& what);
+
+// What one entry of a cell root is at a moment: enough to put it back exactly (engine/
+// preimage.h keeps these for a live apply). Owners are as the root shows them (for a high
+// cell's idmapped root, the host ids), which is what restore() writes back through the same root.
+struct EntryImage {
+  enum class Kind { kAbsent, kFile, kSymlink, kDir };
+  Kind kind = Kind::kAbsent;
+  std::string path;  // absolute in the root, every symlink in it resolved
+  uint32_t mode = 0, uid = 0, gid = 0;
+  std::string data;  // kFile: the content; kSymlink: the link's target
+  std::vector<std::pair<std::string, std::string>> xattrs;  // kFile: name, value
+  bool operator==(const EntryImage&) const = default;
+};
 
 // One cell root. Each mutating call returns whether it changed anything, so that applying a
 // plan twice reports "unchanged" the second time.
@@ -56,6 +71,16 @@ class CellRoot {
   // content and is only ever resolved by the cell (or by this class, inside the root).
   Result<bool> symlink(const std::string& target, const std::string& linkpath);
 
+  // The entry a write to PATH would change, as it is now; nothing is created. FOLLOW_LAST as
+  // the writers: FILE-like steps write through an in-root symlink, SYMLINK and DIR replace or
+  // make the entry itself. Where PATH's directory is missing, the image is the first missing
+  // ancestor, absent (a write creates it and everything below).
+  Result<EntryImage> image(const std::string& path, bool follow_last);
+  // Puts IMAGE back: an absent entry is removed (a directory with everything in it, never
+  // crossing into another mount), a file is rewritten atomically with its mode, owner and
+  // xattrs, a symlink re-made, a directory's mode and owner set. Idempotent.
+  Status restore(const EntryImage& image);
+
   // Resolves an owner/group option: decimal ids as they are, names through the cell's own
   // /etc/passwd and /etc/group (read through the same resolver).
   Result<uid_t> resolve_user(const std::string& name) const;
@@ -77,8 +102,11 @@ class CellRoot {
   // *CREATED says whether anything was made.
   Result<Fd> ensure_dir(const std::string& path, uint32_t last_mode, bool* created);
   // The entry PATH names, following symlinks in its last component (inside the root) so that a
-  // legitimate in-root link is written through, not replaced. Parents are created if missing.
-  Result<Slot> resolve_slot(const std::string& path, bool follow_last);
+  // legitimate in-root link is written through, not replaced. Parents are created if missing
+  // (unless !CREATE_PARENTS: then a missing parent is kNotFound). *LOGICAL (if given) gets the
+  // path the slot was found at, every followed link resolved.
+  Result<Slot> resolve_slot(const std::string& path, bool follow_last, bool create_parents = true,
+                            std::string* logical = nullptr);
   Result<std::pair<std::optional<uid_t>, std::optional<gid_t>>> resolve_owner(
       const FileAttrs& attrs) const;
 

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "base/files.h"
+#include "base/signals.h"
 #include "base/syscall.h"
 #include "kernel/linesplit.h"
 #include "kernel/telemetry.h"
@@ -71,12 +72,13 @@ Status write_knob(const std::string& path, const char* value) {
   return ok_status();
 }
 
-// The write end of the stop self-pipe; one supervisor per process.
+// The write end of the signal self-pipe; one supervisor per process. Each byte is the number
+// of the signal that arrived: SIGUSR1 asks for a reload, every other one for a stop.
 int g_stop_pipe_write = -1;
 
-void on_stop_signal(int) {
+void on_stop_signal(int sig) {
   int saved = errno;
-  char b = 1;
+  char b = char(sig);
   (void)!::write(g_stop_pipe_write, &b, 1);
   errno = saved;
 }
@@ -119,6 +121,10 @@ Status validate(const SuperviseSpec& spec) {
   }
   if (spec.cgroup_dir.empty()) return Error::invalid("supervise: the cell has no cgroup");
   if (spec.grace.count() < 0) return Error::invalid("supervise: negative grace period");
+  if (spec.reload_signal < 0 || spec.reload_signal > 64) {
+    return Error::invalid("supervise: reload signal " + std::to_string(spec.reload_signal) +
+                          " is not a signal number");
+  }
   if (spec.health) CELLS_TRY_CTX(validate(*spec.health), "supervise");
   return ok_status();
 }
@@ -167,6 +173,7 @@ struct Supervisor::Impl {
   bool unhealthy = false;       // the current run is being stopped for failing its checks
   uint64_t restarts = 0;
   bool stop_requested = false;
+  bool reload_requested = false;  // SIGUSR1 arrived; relayed by run_once while the service runs
   bool wrote_pid = false;
 
   void publish(SuperviseState s) {
@@ -218,7 +225,7 @@ Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, La
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGTERM, SIGINT, SIGQUIT}) {
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) {
     CELLS_SYSCALL(::sigaction(sig, &sa, nullptr), "install stop signal handler");
   }
   sa.sa_handler = on_hangup;
@@ -255,7 +262,15 @@ Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, La
 
 bool Supervisor::Impl::check_stop_signal() {
   char buf[16];
-  while (::read(sigfd.get(), buf, sizeof buf) > 0) stop_requested = true;
+  for (ssize_t n; (n = ::read(sigfd.get(), buf, sizeof buf)) > 0;) {
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == char(SIGUSR1)) {
+        reload_requested = true;
+      } else {
+        stop_requested = true;
+      }
+    }
+  }
   return stop_requested;
 }
 
@@ -356,6 +371,18 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
       event(LOG_NOTICE, "supervise shutdown requested");
       stop_service();
     }
+    if (reload_requested) {
+      reload_requested = false;
+      if (kill_deadline) {
+        event(LOG_NOTICE, "reload requested while the service is stopping; ignored");
+      } else if (spec.reload_signal == 0) {
+        event(LOG_WARNING, "reload requested but the cell has no reload signal; ignored");
+      } else if (pidfd_send_signal(child.pidfd.get(), spec.reload_signal) == 0) {
+        event(LOG_NOTICE, "reload: sent " + signal_name(spec.reload_signal) + " to the service");
+      } else {
+        event(LOG_WARNING, Error::sys(errno, "reload: cannot signal the service").message());
+      }
+    }
     for (int i = 0; i < 2; ++i) {
       if (pfd[2 + i].revents) forward(streams[i], false);
     }
@@ -431,6 +458,11 @@ bool Supervisor::Impl::on_check_result(const Result<HealthResult>& r) {
 bool Supervisor::Impl::wait_or_stop(Clock::time_point until) {
   for (;;) {
     if (check_stop_signal()) return true;
+    if (reload_requested) {
+      // No service runs now; the next start reads the configuration the reload was for.
+      reload_requested = false;
+      event(LOG_NOTICE, "reload requested between runs; the next start reads the new configuration");
+    }
     int timeout = until == Clock::time_point::max() ? -1 : poll_timeout(until);
     if (until != Clock::time_point::max() && Clock::now() >= until) return false;
     pollfd pfd[2] = {{sigfd.get(), POLLIN, 0}, {denial_timer.get(), POLLIN, 0}};
@@ -509,12 +541,20 @@ Status kill_cell_except(const std::string& cgroup_dir, pid_t keep, milliseconds 
   }
 }
 
-Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseconds timeout) {
+namespace {
+
+// The supervisor of CELL_NAME, as a pidfd, with the pid file's text (for a later check that
+// the file still names it). One still starting (the lock is held, the pid file comes last) is
+// waited for until DEADLINE, so a request sent to it is not missed.
+struct FoundSupervisor {
+  Fd pidfd;
+  std::string pid_file_text;
+};
+Result<FoundSupervisor> find_supervisor(const Paths& paths, std::string_view cell_name,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        milliseconds timeout) {
   std::string pid_path = supervisor_pid_path(paths, cell_name);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto text = read_file(pid_path);
-  // No pid file: none runs, or one is starting (its launcher or itself holds the lock and the
-  // pid file comes last). A starting one is waited for, so that it is stopped, not missed.
   while (!text.ok()) {
     auto free = lock_supervision(paths, cell_name);
     if (free.ok() || free.error().kind() != ErrorKind::kBusy) {
@@ -549,8 +589,16 @@ Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseco
     return Error::not_found("pid " + std::to_string(pid) + " from " + pid_path +
                             " is not the supervisor of cell " + std::string(cell_name));
   }
-  CELLS_SYSCALL(pidfd_send_signal(pidfd.get(), SIGTERM), "signal supervisor");
-  pollfd pfd{pidfd.get(), POLLIN, 0};
+  return FoundSupervisor{std::move(pidfd), std::move(*text)};
+}
+
+}  // namespace
+
+Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto found = CELLS_TRY(find_supervisor(paths, cell_name, deadline, timeout));
+  CELLS_SYSCALL(pidfd_send_signal(found.pidfd.get(), SIGTERM), "signal supervisor");
+  pollfd pfd{found.pidfd.get(), POLLIN, 0};
   int n = CELLS_SYSCALL(::poll(&pfd, 1, int(timeout.count())), "wait for supervisor");
   if (n == 0) {
     return Error(ErrorKind::kBusy, "supervisor of cell " + std::string(cell_name) +
@@ -558,7 +606,15 @@ Status stop_supervisor(const Paths& paths, std::string_view cell_name, milliseco
                                        std::to_string(timeout.count()) + " ms");
   }
   // A supervisor that died without its cleanup left the file; it names a dead process now.
-  if (auto now = read_file(pid_path); now && *now == *text) ::unlink(pid_path.c_str());
+  std::string pid_path = supervisor_pid_path(paths, cell_name);
+  if (auto now = read_file(pid_path); now && *now == found.pid_file_text) ::unlink(pid_path.c_str());
+  return ok_status();
+}
+
+Status reload_supervisor(const Paths& paths, std::string_view cell_name, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto found = CELLS_TRY(find_supervisor(paths, cell_name, deadline, timeout));
+  CELLS_SYSCALL(pidfd_send_signal(found.pidfd.get(), SIGUSR1), "signal supervisor");
   return ok_status();
 }
 

@@ -17,6 +17,13 @@
 // up to `grace` for it to exit, then every process left in the cell but its init is killed;
 // the supervisor exits only once they are gone, so a caller waiting for the supervisor's exit
 // knows the cell is empty. SIGHUP is ignored.
+//
+// Reload (SIGUSR1 to the supervisor, reload_supervisor()): the supervisor sends the spec's
+// reload_signal to the running service's main process, which is how a service is told to
+// re-read its configuration without a restart (nginx, most daemons: SIGHUP). The supervisor
+// relays it rather than the caller signalling the service, because only the supervisor knows
+// which process of the cell is the service. Between two runs (backoff) there is nothing to
+// reload: the next start reads the new configuration anyway.
 #pragma once
 
 #include <sys/types.h>
@@ -50,6 +57,7 @@ struct SuperviseSpec {
   std::string cgroup_dir;  // the cell's cgroup directory (for the final kill)
   pid_t init_pid = 0;      // the cell's init, spared by the final kill; 0 = none
   std::optional<HealthcheckSpec> health;  // none = no healthcheck, health stays unknown
+  int reload_signal = 0;                  // sent to the service on a reload; 0 = none
 };
 
 // Checks what does not need the kernel: a command, a cid and name, a cgroup directory, and
@@ -105,6 +113,13 @@ bool supervisor_running(const Paths& paths, std::string_view cell_name);
 // pid file not written yet) is waited for and then stopped. kNotFound if no supervisor runs.
 Status stop_supervisor(const Paths& paths, std::string_view cell_name,
                        std::chrono::milliseconds timeout);
+
+// Asks the supervisor of CELL_NAME to send the service its reload signal (SIGUSR1 to the
+// supervisor, found as stop_supervisor finds it; one still starting is waited for, at most
+// TIMEOUT, since it would miss the request). Returns once the request is delivered, not when
+// the service has acted on it. kNotFound if no supervisor runs.
+Status reload_supervisor(const Paths& paths, std::string_view cell_name,
+                         std::chrono::milliseconds timeout);
 
 // Kills every process in the cgroup at CGROUP_DIR except KEEP (0 = kill all, via cgroup.kill)
 // and waits until they are gone, at most TIMEOUT. The cgroup is frozen while its members are

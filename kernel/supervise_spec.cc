@@ -5,7 +5,7 @@
 namespace cells::kernel {
 namespace {
 
-constexpr uint32_t kMagic = 0x43535331;  // "CSS1": one encoding version
+constexpr uint32_t kMagic = 0x43535332;  // "CSS2": one encoding version
 
 // An optional integer as a presence flag and the value.
 void put_opt(WireWriter& w, const std::optional<uint64_t>& v) {
@@ -79,6 +79,7 @@ std::string encode_supervise_spec(const SuperviseSpec& s) {
     w.u64(uint64_t(s.health->interval.count()));
     w.u32(s.health->retries);
   }
+  w.u32(uint32_t(s.reload_signal));
   return w.take();
 }
 
@@ -118,6 +119,9 @@ Result<SuperviseSpec> decode_supervise_spec(std::string_view bytes) {
       return bad("healthcheck");
     }
     s.health = std::move(h);
+  }
+  if (!get_int(in, &s.reload_signal) || s.reload_signal < 0 || s.reload_signal > 64) {
+    return bad("reload signal");
   }
   if (!in.done()) return bad("length");
   return s;

@@ -1,6 +1,7 @@
 #include "kernel/supervise_spec.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <syslog.h>
 
 namespace cells::kernel {
@@ -22,6 +23,7 @@ SuperviseSpec full_spec() {
   s.run_as = Credentials{1000, 1001, {4, 27, 100}};
   s.health = HealthcheckSpec{{"/bin/check", "--quick"}, std::chrono::milliseconds(300),
                              std::chrono::milliseconds(2000), 4};
+  s.reload_signal = SIGHUP;
   return s;
 }
 
@@ -51,6 +53,7 @@ TEST(SuperviseSpec, RoundTripsEveryField) {
   EXPECT_EQ(out->health->timeout, std::chrono::milliseconds(300));
   EXPECT_EQ(out->health->interval, std::chrono::milliseconds(2000));
   EXPECT_EQ(out->health->retries, 4u);
+  EXPECT_EQ(out->reload_signal, SIGHUP);
 }
 
 TEST(SuperviseSpec, RoundTripsWithoutOptionalParts) {

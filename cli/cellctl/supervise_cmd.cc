@@ -1,9 +1,10 @@
 // cellctl supervise [-f facility] [-o stdout-level] [-e stderr-level] [-t tag]
 //                   [-U uid -G gid [-g gid,...]] [--rlimit nofile=N,as=N,core=N]
-//                   [--restart-budget N/WINDOW] [--grace SECONDS]
+//                   [--restart-budget N/WINDOW] [--grace SECONDS] [--reload-signal SIG]
 //                   [--health-cmd SHELL-COMMAND [--health-timeout 5s] [--health-interval 30s]
 //                    [--health-retries 3]] <cid|name> <command...>
 // cellctl supervise --stop <cid|name>
+// cellctl supervise --reload <cid|name>
 //
 // Starts a supervisor for the cell's service (kernel/supervise.h) as a daemon and prints
 // `cell <id>` once it is running. The daemon re-executes cellctl with exactly the argv
@@ -13,7 +14,8 @@
 // error through the pipe named by CELLS_SUPERVISE_READY_FD, so every mistake is reported by
 // the command the operator typed and a failed start leaves nothing running.
 // --stop signals the supervisor and returns once it and every process of the cell but init
-// have exited.
+// have exited. --reload has the supervisor send the service its --reload-signal (the service
+// re-reads its configuration without a restart); it returns once the request is delivered.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -29,6 +31,7 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "base/signals.h"
 #include "base/syscall.h"
 #include "cli/cellctl/common.h"
 #include "kernel/backoff.h"
@@ -55,7 +58,8 @@ struct SuperviseOptions {
   std::string health_interval = "30s";
   uint32_t health_retries = 3;
   bool health_tuned = false;  // a --health-* option other than --health-cmd was given
-  bool stop = false;
+  std::string reload_signal;  // empty: the service has no reload
+  bool stop = false, reload = false;
   std::string target;
   std::vector<std::string> command;
 };
@@ -136,6 +140,9 @@ Result<kernel::SuperviseSpec> build_spec(const SuperviseOptions& o) {
     CELLS_TRY(kernel::validate(h));
     s.health = std::move(h);
   }
+  if (!o.reload_signal.empty()) {
+    s.reload_signal = CELLS_TRY_CTX(parse_signal_name(o.reload_signal), "--reload-signal");
+  }
   if (o.command.empty()) return Error::invalid("supervise: no command given (nothing to run)");
   s.argv = o.command;
   return s;
@@ -147,7 +154,8 @@ int run_monitor(const Context& ctx) {
   return run_supervise_daemon(ctx.root);
 }
 
-int run_stop(const Context& ctx, const SuperviseOptions& o) {
+// --stop and --reload: a request to the cell's running supervisor.
+int run_request(const Context& ctx, const SuperviseOptions& o) {
   auto paths = paths_of(ctx);
   if (!paths) return fail(paths.error());
   std::string name = o.target;
@@ -155,15 +163,18 @@ int run_stop(const Context& ctx, const SuperviseOptions& o) {
     if (auto cell = runtime->find(o.target); cell) name = cell->name;
   }
   // Long enough for the supervisor's own grace period and its final kill.
-  auto st = kernel::stop_supervisor(*paths, name, std::chrono::seconds(60));
+  auto st = o.stop ? kernel::stop_supervisor(*paths, name, std::chrono::seconds(60))
+                   : kernel::reload_supervisor(*paths, name, std::chrono::seconds(10));
   if (!st) return fail(st.error());
   return 0;
 }
 
 int run_supervise(const Context& ctx, const SuperviseOptions& o) {
-  if (o.stop) {
-    if (!o.command.empty()) return fail("--stop takes only the cell, no command");
-    return run_stop(ctx, o);
+  if (o.stop || o.reload) {
+    const char* flag = o.stop ? "--stop" : "--reload";
+    if (o.stop && o.reload) return fail("--stop and --reload exclude each other");
+    if (!o.command.empty()) return fail(std::string(flag) + " takes only the cell, no command");
+    return run_request(ctx, o);
   }
   auto spec = build_spec(o);
   if (!spec) return fail(spec.error());
@@ -263,7 +274,10 @@ void add_supervise_command(CLI::App& app, Context& ctx) {
   sub->add_option("--health-retries", o->health_retries,
                   "consecutive failed healthchecks that restart the service (default 3)")
       ->each(tuned);
+  sub->add_option("--reload-signal", o->reload_signal,
+                  "signal that makes the service re-read its configuration (e.g. HUP)");
   sub->add_flag("--stop", o->stop, "stop the cell's supervisor and everything it started");
+  sub->add_flag("--reload", o->reload, "have the supervisor send the service its reload signal");
   sub->add_option("target", o->target, "cell id or name")->required();
   // Everything after the target is the command, its options included.
   sub->prefix_command();

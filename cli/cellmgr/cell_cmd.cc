@@ -24,12 +24,12 @@ using engine::CellManifest;
 struct CellOptions {
   std::string name;
   std::optional<std::string> cmd, autostart, profile, ports, nofile, as, core, depends, health,
-      facility, stdout_level, stderr_level, tag, run_as, base;
+      facility, stdout_level, stderr_level, tag, run_as, base, reload_signal;
   std::vector<std::string> mounts;
   std::string scope;
   bool clear_ports = false, clear_nofile = false, clear_as = false, clear_core = false,
        clear_depends = false, clear_health = false, clear_mounts = false, clear_log = false,
-       clear_run_as = false, clear_base = false;
+       clear_run_as = false, clear_base = false, clear_reload_signal = false;
 };
 
 void add_manifest_options(CLI::App* sub, CellOptions& o) {
@@ -49,6 +49,9 @@ void add_manifest_options(CLI::App* sub, CellOptions& o) {
   sub->add_option("--log-tag", o.tag, "syslog tag");
   sub->add_option("--run-as", o.run_as, "host:user[:group], cell:user[:group] or uid:N[:M]");
   sub->add_option("--base", o.base, "host or debian");
+  sub->add_option("--reload-signal", o.reload_signal,
+                  "signal that makes the service re-read its files (e.g. HUP): a plan that only "
+                  "writes files is then applied without a restart");
   sub->add_option("--scope", o.scope, "desired (default) or both");
 }
 
@@ -136,6 +139,8 @@ Status apply_options(const CellOptions& o, CellManifest& m, bool is_set) {
   if (o.run_as) m.run_as = CELLS_TRY(engine::parse_run_as(*o.run_as));
   if (o.clear_base) m.base.reset();
   if (o.base) m.base = *o.base;
+  if (o.clear_reload_signal) m.reload_signal.reset();
+  if (o.reload_signal) m.reload_signal = *o.reload_signal;
   if (o.clear_mounts) m.mounts.clear();
   // set: the first --mount replaces the list, later ones append (create starts empty anyway).
   for (size_t i = 0; i < o.mounts.size(); ++i) {
@@ -353,6 +358,7 @@ void add_cell_commands(CLI::App& app, Context& ctx) {
   set->add_flag("--clear-log", so->clear_log);
   set->add_flag("--clear-run-as", so->clear_run_as);
   set->add_flag("--clear-base", so->clear_base);
+  set->add_flag("--clear-reload-signal", so->clear_reload_signal);
   set->callback([&ctx, so] { ctx.run = [&ctx, so] { return run_set(ctx, *so); }; });
 
   auto ro = std::make_shared<RemoveOptions>();

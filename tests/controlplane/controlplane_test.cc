@@ -272,6 +272,7 @@ TEST_F(ControlPlane, BadInputIsRefusedAndChangesNothing) {
       {{"cell", "create", "c", "--cmd", "x", "--mount", "v:/srv", "--mount", "v:/srv/a"}, {}, "overlaps"},
       {{"cell", "create", "a", "--cmd", "x"}, {}, "exists already"},
       {{"cell", "create", "c"}, {}, "needs --cmd"},
+      {{"cell", "create", "c", "--cmd", "x", "--reload-signal", "KILL"}, {}, "key 'reload_signal': unknown signal 'KILL'"},
       {{"volume", "remove", "v"}, {}, "referenced by cell manifest(s) a"},
       {{"volume", "create", "w", "-m", "755"}, {}, "four octal digits"},
       {{"cell", "list", "-o", "name,colour"}, {}, "unknown cell field 'colour' (valid: name, state"},

@@ -24,6 +24,14 @@ write_plan() {
     "$c" "$c" "$v" "$v" "$c" "$c" "$v" >"$etc/$c.apply"
 }
 
+# The same three files written by FILE alone: on a cell with a reload signal, apply changes
+# them under the running service (live apply, undone from its pre-image after a kill).
+write_live_plan() {
+  local c=$1 v=$2
+  printf 'FILE_BEGIN /var/www/%s/index.html\n%s %s\nFILE_END\nFILE_BEGIN /var/www/%s/exec\n%s\nFILE_END\nFILE_BEGIN /var/www/%s/ok\n%s\nFILE_END\n' \
+    "$c" "$c" "$v" "$c" "$v" "$c" "$v" >"$etc/$c.apply"
+}
+
 # The version cell NAME's layer holds (through its running root), or "mixed".
 cell_version() {
   local c=$1 d=$lib/cells/$1/root/var/www/$1
@@ -112,18 +120,27 @@ summary() {
   echo "$line"
 }
 
+# Cells a and b take the stop + snapshot path; c has a reload signal and a plan of files only,
+# so it takes the live path (busybox httpd re-reads its configuration on SIGHUP).
+plan_for() {
+  if [ "$1" = c ]; then write_live_plan "$1" "$2"; else write_plan "$1" "$2"; fi
+}
+
 scenario_apply() {
   local n=$1 cells=(a b c) c i v res kills=0 completed=0 dur
   cm system bootstrap >/dev/null || fail "bootstrap"
-  for c in "${cells[@]}"; do site "$c"; write_plan "$c" 0; done
+  site a
+  site b
+  site c --reload-signal HUP
+  for c in "${cells[@]}"; do plan_for "$c" 0; done
   cm apply >/dev/null || fail "first apply"
-  for c in "${cells[@]}"; do write_plan "$c" 1; done
+  for c in "${cells[@]}"; do plan_for "$c" 1; done
   dur=$(duration cm apply)
   for c in "${cells[@]}"; do ver[$c]=1; gen[$c]=$(current_generation); done
   check_common "baseline"
   for ((i = 0; i < n; i++)); do
     v=$((i + 2))
-    for c in "${cells[@]}"; do write_plan "$c" "$v"; done
+    for c in "${cells[@]}"; do plan_for "$c" "$v"; done
     res=$(kill_after "$(kill_point "$i" "$n" "$dur")" apply)
     [ "$res" = killed ] && kills=$((kills + 1)) || completed=$((completed + 1))
     next_command "$i" "${cells[@]}"

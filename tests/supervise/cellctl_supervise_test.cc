@@ -213,6 +213,9 @@ TEST_F(CellctlSuperviseTest, BadInputGivesOneLineErrorAndStartsNothing) {
            {"--health-cmd true --health-timeout 10s --health-interval 5s svc /bin/sleep 1",
             "is longer than its interval"},
            {"--health-timeout 5s svc /bin/sleep 1", "need --health-cmd"},
+           {"--reload-signal KILL svc /bin/sleep 1", "--reload-signal: unknown signal 'KILL'"},
+           {"--stop --reload svc", "--stop and --reload exclude each other"},
+           {"--reload svc /bin/sleep 1", "--reload takes only the cell, no command"},
        }) {
     auto r = run(ctl_ + " supervise " + c.args);
     EXPECT_NE(r.status, 0) << c.args;
@@ -222,9 +225,34 @@ TEST_F(CellctlSuperviseTest, BadInputGivesOneLineErrorAndStartsNothing) {
     EXPECT_FALSE(fs::exists(paths_.run_dir() + "/supervise/svc.pid")) << c.args;
     EXPECT_EQ(cell_procs().size(), 1u) << c.args;  // init only
   }
-  auto s = run(ctl_ + " supervise --stop svc");
-  EXPECT_EQ(s.status, 1);
-  EXPECT_NE(s.out.find("no supervisor runs for cell svc"), std::string::npos) << s.out;
+  for (const char* request : {"--stop", "--reload"}) {
+    auto s = run(ctl_ + " supervise " + request + " svc");
+    EXPECT_EQ(s.status, 1) << request;
+    EXPECT_NE(s.out.find("no supervisor runs for cell svc"), std::string::npos) << s.out;
+  }
+}
+
+// --reload: the supervisor relays the cell's reload signal to the running service, which
+// handles it and keeps running; a cell without one logs the request and changes nothing.
+TEST_F(CellctlSuperviseTest, ReloadRelaysTheReloadSignalToTheService) {
+  auto r = run(ctl_ + " supervise --reload-signal hup svc /bin/sh -c "
+                      "'trap \"echo reloaded-by-hup\" HUP; echo ready; while :; do sleep 0.1; done'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // The trap is set before "ready": a reload earlier would find the shell's default action.
+  ASSERT_TRUE(syslog_->wait_for("stdout: ready", 5s));
+  auto reload = run(ctl_ + " supervise --reload svc");
+  ASSERT_EQ(reload.status, 0) << reload.out;
+  EXPECT_TRUE(syslog_->wait_for("reload: sent SIGHUP to the service", 5s));
+  EXPECT_TRUE(syslog_->wait_for("stdout: reloaded-by-hup", 5s));
+  EXPECT_FALSE(syslog_->wait_for("exited status", 500ms)) << "the service must keep running";
+
+  ASSERT_EQ(run(ctl_ + " supervise --stop svc").status, 0);
+  ASSERT_EQ(run(ctl_ + " supervise svc /bin/sleep 1000").status, 0);
+  ASSERT_TRUE(wait_until([&] { return sleepers().size() == 1; }, 5s));
+  pid_t before = sleepers()[0];
+  ASSERT_EQ(run(ctl_ + " supervise --reload svc").status, 0);
+  EXPECT_TRUE(syslog_->wait_for("reload requested but the cell has no reload signal; ignored", 5s));
+  EXPECT_EQ(sleepers(), std::vector<pid_t>{before});
 }
 
 TEST_F(CellctlSuperviseTest, StatsFlagRulesAndFormats) {
