@@ -19,7 +19,6 @@
 #include "engine/template.h"
 #include "kernel/cell.h"
 #include "kernel/supervise.h"
-#include "kernel/userns.h"
 #include "store/store.h"
 
 namespace cells::engine {

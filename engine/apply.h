@@ -3,9 +3,11 @@
 //   1. load and validate every manifest and plan (nothing is touched on any problem);
 //   2. commit a new generation if the desired state changed;
 //   3. per cell in dependency order: drift (drift.h), then CREATE / STOP+snapshot / APPLY /
-//      START / RESTART / HEALTHCHECK;
+//      START / RESTART / HEALTHCHECK; or, for a running cell with a reload signal whose plan
+//      only writes files, live: pre-image (preimage.h) / APPLY / RELOAD / HEALTHCHECK;
 //   4. on a failure, every cell this operation touched goes back to what it was: layer restored
-//      (snapshot.h), previous manifest's service and policy back in force, `compensated`.
+//      (snapshot.h) or its pre-image's files put back and reloaded, previous manifest's service
+//      and policy back in force, `compensated`.
 #pragma once
 
 #include <functional>

@@ -326,6 +326,8 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
     as = " as uid=" + std::to_string(spec.run_as->uid) + " gid=" + std::to_string(spec.run_as->gid);
   }
   event(LOG_INFO, "starting supervised command" + as);
+  // A reload asked for before this start is answered by it: the new run reads the files.
+  reload_requested = false;
   auto started = Clock::now();
   Child child = CELLS_TRY(launch(opts));
   // Our copies of the write ends must go, or the pipes never reach EOF.
