@@ -134,6 +134,17 @@ TEST_F(PreimageTest, ImagesStayInsideTheRoot) {
   ASSERT_TRUE(img) << img.error().message();
   EXPECT_EQ(img->kind, EntryImage::Kind::kFile);
   EXPECT_EQ(img->data, "listen 8080;\n");
+  // A file written through a link that leads nowhere cannot be written (link targets get no
+  // directories), so it has no image either: the link itself is not what changes.
+  ASSERT_EQ(::symlink("/nowhere/x", (root_dir_ + "/etc/dangling").c_str()), 0);
+  auto dangling = root_->image("/etc/dangling", true);
+  ASSERT_FALSE(dangling);
+  EXPECT_EQ(dangling.error().message(),
+            "image of /etc/dangling: a symlink in it leads to a missing directory");
+  auto link_itself = root_->image("/etc/dangling", false);
+  ASSERT_TRUE(link_itself) << link_itself.error().message();
+  EXPECT_EQ(link_itself->kind, EntryImage::Kind::kSymlink);
+  EXPECT_EQ(link_itself->data, "/nowhere/x");
   auto fifo_path = root_dir_ + "/etc/fifo";
   ASSERT_EQ(::mkfifo(fifo_path.c_str(), 0600), 0);
   auto fifo = root_->image("/etc/fifo", true);

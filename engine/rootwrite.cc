@@ -421,8 +421,9 @@ Result<EntryImage> CellRoot::image(const std::string& path, bool follow_last) {
   auto slot = resolve_slot(path, follow_last, /*create_parents=*/false, &img.path);
   if (!slot && slot.error().kind() == ErrorKind::kNotFound) {
     // The write would create directories: the first missing one stands for all of them.
-    for (size_t pos = 1; pos <= path.size(); ++pos) {
-      if (pos != path.size() && path[pos] != '/') continue;
+    // Only PATH's directories: a dangling link at PATH itself is no directory the write makes.
+    for (size_t pos = 1; pos < path.size(); ++pos) {
+      if (path[pos] != '/') continue;
       std::string prefix = path.substr(0, pos);
       auto dir = open_dir(prefix);
       if (dir) continue;
