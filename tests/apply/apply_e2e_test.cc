@@ -1,6 +1,7 @@
 // End-to-end: cellmgr apply on real cells: NOOP, plan drift restarts only its cell, a failing
-// healthcheck rolls back byte for byte, rollback --to, pending policy drift, a planted symlink,
-// and bad plans refused before anything changes.
+// healthcheck rolls back byte for byte, a live apply (reload, no restart) and its rollback,
+// rollback --to, pending policy drift, a planted symlink, and bad plans refused before anything
+// changes.
 #include <gmock/gmock.h>
 #include <sys/stat.h>
 
@@ -202,6 +203,56 @@ TEST_F(Apply, HighCellSnapshotStacksAndRollsBackByteForByte) {
   ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
   EXPECT_FALSE(file_exists_at(cell + "/overlay/var/big"));
   EXPECT_TRUE(file_exists_at(cell + "/snapshot"));  // the third apply's own stack
+}
+
+// A high cell with a reload signal and a plan of file steps: apply changes the files under the
+// running service (no stop, the same service process) and reloads it; a failing healthcheck
+// puts back exactly what the plan wrote (content, modes, owners, a replaced file, a new tree)
+// through the idmapped root, again without a restart, and leaves no pre-image behind.
+TEST_F(Apply, LiveApplyKeepsTheServiceAndRollsBackItsFilesByteForByte) {
+  bootstrap();
+  const std::string port = make_site("live", page("live", "version one") +
+                                                 "FILE_BEGIN /var/www/live/conf mode=0640 owner=33\na\nFILE_END\n",
+                                     "high");
+  ASSERT_EQ(cellmgr({"cell", "set", "live", "--reload-signal", "HUP", "--scope", "desired"}).status, 0);
+  ASSERT_EQ(cellmgr({"apply"}).status, 0);
+  ASSERT_THAT(http_get(port), HasSubstr("version one"));
+  const std::string service = host({"pgrep", "-f", "httpd -f -p " + port}).out;
+  ASSERT_FALSE(service.empty());
+  const std::string supervisor = supervisor_pid("live");
+
+  write_plan("live", page("live", "version two") +
+                         "FILE_BEGIN /var/www/live/conf mode=0640 owner=33\nb\nFILE_END\n");
+  Outcome two = cellmgr({"apply"});
+  ASSERT_EQ(two.status, 0) << two.out << two.err;
+  EXPECT_THAT(two.out, HasSubstr("cell live\n  APPLY        run " + paths_->etc_dir() + "/live.apply\n"
+                                 "  RELOAD       supervised service (SIGHUP) after apply\n"
+                                 "  HEALTHCHECK  test -f /var/www/live/ok\n  RESULT       changed\n"));
+  EXPECT_THAT(http_get(port), HasSubstr("version two"));
+  EXPECT_EQ(host({"pgrep", "-f", "httpd -f -p " + port}).out, service);
+  EXPECT_EQ(supervisor_pid("live"), supervisor);
+
+  // The failing plan: new content and mode, an owner change, a new directory tree, and the
+  // healthcheck's file replaced by a link to nowhere.
+  const std::string www = paths_->cells_dir() + "/live/root/var/www/live";
+  const std::string before = tree_of(www);
+  write_plan("live", "FILE_BEGIN /var/www/live/index.html mode=0600\nversion three\nFILE_END\n"
+                     "FILE_BEGIN /var/www/live/conf owner=0\nc\nFILE_END\n"
+                     "DIR /var/www/live/new/deeper\nFILE_BEGIN /var/www/live/new/deeper/x\nx\nFILE_END\n"
+                     "SYMLINK /nowhere /var/www/live/ok\n");
+  Outcome three = cellmgr({"apply"});
+  EXPECT_EQ(three.status, 1) << three.out << three.err;
+  EXPECT_THAT(three.out, HasSubstr("  RELOAD       supervised service (SIGHUP) after apply\n"));
+  EXPECT_THAT(three.out, HasSubstr("  ROLLBACK     live restored to generation "));
+  EXPECT_EQ(tree_of(www), before);
+  EXPECT_THAT(http_get(port), HasSubstr("version two"));
+  EXPECT_EQ(host({"pgrep", "-f", "httpd -f -p " + port}).out, service);
+  EXPECT_FALSE(file_exists_at(paths_->cells_dir() + "/live/preimage"));
+  Outcome j = cellmgr({"journal", "list", "--cell", "live"});
+  EXPECT_THAT(j.out, HasSubstr("apply.preimage"));
+  EXPECT_THAT(j.out, HasSubstr("compensated"));
+  EXPECT_EQ(cellmgr({"journal", "verify"}).status, 0);
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
 }
 
 TEST_F(Apply, RollbackToAnEarlierGeneration) {
