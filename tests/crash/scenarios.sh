@@ -148,6 +148,37 @@ scenario_apply() {
     check_cells "apply kill $i ($res)" "$v" "${cells[@]}"
   done
   summary "apply (3 cells, apply ${dur}us)" "$kills" "$completed" "${cells[@]}"
+  # How many kills caught the live cell mid-apply: each left an intent that recovery undid
+  # from the pre-image (nothing else makes one of its applies end compensated here).
+  local undone
+  undone=$(cm journal list --cell c --op apply.cell --json |
+    jq '[.[] | select(.phase == "compensated")] | length')
+  echo "live cell c: $undone of its applies undone from the pre-image by recovery"
+}
+
+# The live path alone: one cell with a reload signal and a plan of files, so every kill that
+# lands catches a live apply (pre-image, writes, reload, healthcheck).
+scenario_apply_live() {
+  local n=$1 i v res kills=0 completed=0 dur
+  cm system bootstrap >/dev/null || fail "bootstrap"
+  site c --reload-signal HUP
+  write_live_plan c 0
+  cm apply >/dev/null || fail "first apply"
+  write_live_plan c 1
+  dur=$(duration cm apply)
+  ver[c]=1
+  gen[c]=$(current_generation)
+  check_common "baseline"
+  for ((i = 0; i < n; i++)); do
+    v=$((i + 2))
+    write_live_plan c "$v"
+    res=$(kill_after "$(kill_point "$i" "$n" "$dur")" apply)
+    [ "$res" = killed ] && kills=$((kills + 1)) || completed=$((completed + 1))
+    next_command "$i" c
+    check_common "apply-live kill $i ($res)"
+    check_cells "apply-live kill $i ($res)" "$v" c
+  done
+  summary "apply-live (1 cell, apply ${dur}us)" "$kills" "$completed" c
 }
 
 scenario_rollback() {
