@@ -15,8 +15,8 @@ expect() {  # expect 'MESSAGE' ARGS...: exit 2 and exactly that one line on stde
     status=1
   fi
 }
-expect "crashtest: unknown scenario '' (apply, backup, restore, rollback, volume-remove, load, soak)"
-expect "crashtest: unknown scenario 'aply' (apply, backup, restore, rollback, volume-remove, load, soak)" aply 3
+expect "crashtest: unknown scenario '' (apply, apply-live, backup, restore, rollback, volume-remove, load, soak)"
+expect "crashtest: unknown scenario 'aply' (apply, apply-live, backup, restore, rollback, volume-remove, load, soak)" aply 3
 expect "crashtest: N must be a positive whole number, not '0'" apply 0
 expect "crashtest: N must be a positive whole number, not '-4'" backup -4
 expect "crashtest: N must be a positive whole number, not '3x'" load 3x
