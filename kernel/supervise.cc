@@ -76,7 +76,7 @@ Status write_knob(const std::string& path, const char* value) {
 // of the signal that arrived: SIGUSR1 asks for a reload, every other one for a stop.
 int g_stop_pipe_write = -1;
 
-void on_stop_signal(int sig) {
+void on_request_signal(int sig) {
   int saved = errno;
   char b = char(sig);
   (void)!::write(g_stop_pipe_write, &b, 1);
@@ -223,10 +223,10 @@ Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, La
   if (g_stop_pipe_write >= 0) ::close(g_stop_pipe_write);
   g_stop_pipe_write = pipe_fds[1];
   struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
+  sa.sa_handler = on_request_signal;
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1}) {
-    CELLS_SYSCALL(::sigaction(sig, &sa, nullptr), "install stop signal handler");
+    CELLS_SYSCALL(::sigaction(sig, &sa, nullptr), "install signal handler");
   }
   sa.sa_handler = on_hangup;
   CELLS_SYSCALL(::sigaction(SIGHUP, &sa, nullptr), "install SIGHUP handler");
