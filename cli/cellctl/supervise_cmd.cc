@@ -162,7 +162,8 @@ int run_request(const Context& ctx, const SuperviseOptions& o) {
   if (auto runtime = open_runtime(ctx); runtime) {
     if (auto cell = runtime->find(o.target); cell) name = cell->name;
   }
-  // Long enough for the supervisor's own grace period and its final kill.
+  // A stop waits out the supervisor's own grace period and its final kill; a reload only
+  // waits for a supervisor that is still starting.
   auto st = o.stop ? kernel::stop_supervisor(*paths, name, std::chrono::seconds(60))
                    : kernel::reload_supervisor(*paths, name, std::chrono::seconds(10));
   if (!st) return fail(st.error());
