@@ -210,14 +210,16 @@ Result<uint64_t> commit_desired_edit(const Paths& paths, const std::string& kind
     }
   }
 
-  // Step 5: the generation, read back from the files just written so it matches them exactly.
-  auto gen = op.commit_generation(to_store_state(cand.set, paths.etc_dir()));
+  // Step 5: the generation, read back from the files just written so it matches them exactly,
+  // with the edit's outcome in the same transaction: committed and done, or neither.
+  auto gen = op.commit_generation(to_store_state(cand.set, paths.etc_dir()), [&](uint64_t n) {
+    return store::EntryDraft{kind, target, store::Phase::kDone, "", "generation " + std::to_string(n)};
+  });
   if (!gen) {
     restore(changes.size());
     (void)op.append({kind, target, store::Phase::kFailed, "", gen.error().message()});
     return std::move(gen).error().wrap(kind + " " + target);
   }
-  CELLS_TRY(op.append({kind, target, store::Phase::kDone, "", "generation " + std::to_string(*gen)}));
   return *gen;
 }
 

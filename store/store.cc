@@ -254,11 +254,14 @@ Result<std::vector<uint64_t>> Operation::append_batch(const std::vector<EntryDra
   return store_->append(*this, drafts, nullptr);
 }
 
-Result<uint64_t> Operation::commit_generation(const DesiredState& desired) {
+Result<uint64_t> Operation::commit_generation(const DesiredState& desired,
+                                             const std::function<EntryDraft(uint64_t)>& outcome) {
   uint64_t previous = CELLS_TRY(store_->current_generation());
   Generation g{previous + 1, now_ns(), id_, desired};
-  EntryDraft d{"generation.commit", "generation/" + std::to_string(g.number), Phase::kDone,
-               std::to_string(previous), std::to_string(g.number)};
+  std::vector<EntryDraft> drafts = {{"generation.commit", "generation/" + std::to_string(g.number),
+                                     Phase::kDone, std::to_string(previous),
+                                     std::to_string(g.number)}};
+  if (outcome) drafts.push_back(outcome(g.number));
   auto write = [&](Txn& txn, uint64_t) -> Status {
     std::string key = encode_u64_be(g.number);
     // NOOVERWRITE: a generation is immutable once written.
@@ -266,7 +269,7 @@ Result<uint64_t> Operation::commit_generation(const DesiredState& desired) {
                       MDB_NOOVERWRITE));
     return txn.put(store_->dbs_.meta, kKeyGeneration, key);
   };
-  CELLS_TRY_CTX(store_->append(*this, {d}, write),
+  CELLS_TRY_CTX(store_->append(*this, drafts, write),
                 "commit generation " + std::to_string(g.number));
   return g.number;
 }

@@ -137,8 +137,11 @@ class Operation {
 
   // Commits DESIRED as the next generation and its journal entry ("generation.commit",
   // "generation/<n>", done, before/after = previous/new number as decimal text) in one
-  // transaction. Returns the new generation number.
-  Result<uint64_t> commit_generation(const DesiredState& desired);
+  // transaction. Returns the new generation number. OUTCOME (if given) makes the entry that
+  // ends the caller's edit from the new number; it lands in the same transaction, so a crash
+  // or a full disk cannot leave a committed generation whose edit reported a failure.
+  Result<uint64_t> commit_generation(const DesiredState& desired,
+                                     const std::function<EntryDraft(uint64_t)>& outcome = {});
 
   // Writes (replaces) CELL's runtime record, journaled ("runtime.set", "cell/<name>", done,
   // before/after = the encoded old/new records) in the same transaction.

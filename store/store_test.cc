@@ -245,6 +245,29 @@ TEST(StoreGenerations, CommitIsJournaledAndRoundTrips) {
   EXPECT_FALSE((*s.verify_journal()).problem);
 }
 
+// An edit's outcome rides in the generation's own transaction: both entries, in order, with
+// the number the outcome was made from, and the operation is no longer open.
+TEST(StoreGenerations, OutcomeCommitsWithTheGeneration) {
+  ScratchRoot r;
+  Store s = open_rw(r);
+  Operation op = *s.begin_operation("volume.create", "volume/v");
+  ASSERT_TRUE(op.append({"volume.create", "volume/v", Phase::kIntent, "", ""}).ok());
+  ASSERT_EQ((*s.incomplete_operations()).size(), 1u);
+  auto gen = op.commit_generation(sample_state(), [](uint64_t n) {
+    return EntryDraft{"volume.create", "volume/v", Phase::kDone, "", "generation " + std::to_string(n)};
+  });
+  ASSERT_TRUE(gen.ok()) << gen.error().message();
+  EXPECT_EQ(*gen, 1u);
+  auto entries = *s.list_journal({});
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].kind, "generation.commit");
+  EXPECT_EQ(entries[2].kind, "volume.create");
+  EXPECT_EQ(entries[2].phase, Phase::kDone);
+  EXPECT_EQ(entries[2].after, "generation 1");
+  EXPECT_TRUE((*s.incomplete_operations()).empty());
+  EXPECT_FALSE((*s.verify_journal()).problem);
+}
+
 TEST(StoreRuntime, PutIsJournaledWithBeforeImage) {
   ScratchRoot r;
   Store s = open_rw(r);
