@@ -26,5 +26,7 @@ for x in r:
     print(f"{n:>5} {x['command'].split()[-1]:>6} median {statistics.median(t)*1000:.1f} ms  spread {(max(t)-min(t))*1000:.1f} ms")
 print(f"{n:>5} ratio apply/list {statistics.median(r[0]['times'])/statistics.median(r[1]['times']):.2f}")
 PY
+  # The bootstrap loaded this scratch instance's BPF programs; the reset unloads their pins.
+  "$cellmgr" --root "$root" system reset --yes >/dev/null
   rm -rf "$root"
 done
