@@ -140,7 +140,9 @@ class Applier {
     }
     // Step 4: the plan, host-side writes confined to the root, EXEC/PKG inside the cell.
     if (p.apply) {
-      if (auto s = run_cell_plan(m); !s) return failed(s.error());
+      auto root = open_running_root(paths_, m.name);
+      if (!root) return failed(root.error());
+      if (auto s = run_cell_plan(m, *root); !s) return failed(s.error());
     }
     // Step 5: the service, then its healthcheck.
     if (auto s = start_service_in(st_, op_, paths_, l_.set, m, cfg_); !s) return failed(s.error());
@@ -180,7 +182,7 @@ class Applier {
     CELLS_TRY(op_.append({"apply.preimage", target, store::Phase::kDone, "",
                           std::to_string(n) + " entries"}));
     // Step 3: the plan's writes, then the reload and the healthcheck of the reloaded service.
-    if (auto s = run_cell_plan(m); !s) return failed(s.error());
+    if (auto s = run_cell_plan(m, *root); !s) return failed(s.error());
     if (auto s = kernel::reload_supervisor(paths_, m.name, std::chrono::seconds(10)); !s) {
       return failed(s.error().wrap("reload"));
     }
@@ -195,10 +197,9 @@ class Applier {
     return ok_status();
   }
 
-  // The cell's plan against its mounted root: host-side writes confined to the root, EXEC and
+  // The cell's plan against its mounted ROOT: host-side writes confined to the root, EXEC and
   // PKG inside the cell.
-  Status run_cell_plan(const CellManifest& m) {
-    auto root = CELLS_TRY(open_running_root(paths_, m.name));
+  Status run_cell_plan(const CellManifest& m, CellRoot& root) {
     auto rec = CELLS_TRY(st_.runtime(m.name));
     auto tokens = CELLS_TRY(plan_tokens(m.name, rec ? rec->cid : 0, m.profile));
     CellPlanRunner runner(paths_, m.name, m.base.value_or(l_.set.conf.default_base));

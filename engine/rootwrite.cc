@@ -71,6 +71,70 @@ Result<uint32_t> lookup_id(const std::string& db, const std::string& db_path,
   return Error::not_found("'" + name + "' is not in the cell's " + db_path);
 }
 
+// Replaces the entry NAME of directory PARENT with a regular file: a temp file beside it gets
+// CONTENT, owner (if given), MODE and XATTRS, is fsynced and renamed over NAME, and the
+// directory is fsynced. Readers see the old entry or the new file, and a symlink at NAME is
+// replaced, never followed. WHAT names the entry in errors.
+Status replace_with_file(int parent, const std::string& name, std::string_view content,
+                         std::optional<uid_t> uid, std::optional<gid_t> gid, uint32_t mode,
+                         const std::vector<std::pair<std::string, std::string>>& xattrs,
+                         const std::string& what) {
+  std::string tmp = temp_name(name);
+  Fd out = CELLS_SYSCALL_FD(::openat(parent, tmp.c_str(),
+                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
+                            "create temp file for " + what);
+  auto finish = [&]() -> Status {
+    for (size_t done = 0; done < content.size();) {
+      ssize_t n = CELLS_SYSCALL(::write(out.get(), content.data() + done, content.size() - done),
+                                "write " + what);
+      done += static_cast<size_t>(n);
+    }
+    if (uid || gid) {
+      CELLS_SYSCALL(::fchown(out.get(), uid ? *uid : static_cast<uid_t>(-1),
+                             gid ? *gid : static_cast<gid_t>(-1)),
+                    "chown " + what);
+    }
+    // After chown: chown clears set-id bits, so the mode goes last.
+    CELLS_SYSCALL(::fchmod(out.get(), mode), "chmod " + what);
+    for (const auto& attr : xattrs) {  // not a structured binding: see CellRoot::write_file
+      CELLS_SYSCALL(::fsetxattr(out.get(), attr.first.c_str(), attr.second.data(),
+                                attr.second.size(), 0),
+                    "set xattr " + attr.first + " on " + what);
+    }
+    CELLS_SYSCALL(::fsync(out.get()), "fsync " + what);
+    CELLS_SYSCALL(::renameat(parent, tmp.c_str(), parent, name.c_str()), "rename into " + what);
+    CELLS_SYSCALL(::fsync(parent), "fsync directory of " + what);
+    return {};
+  };
+  if (Status s = finish(); !s) {
+    ::unlinkat(parent, tmp.c_str(), 0);
+    return std::move(s).error();
+  }
+  return {};
+}
+
+// Replaces the entry NAME of directory PARENT with a symlink to TARGET, owned by OWNER when
+// given (a link's own owner only matters for restoring one exactly), the same way.
+Status replace_with_symlink(int parent, const std::string& name, const std::string& target,
+                            std::optional<std::pair<uid_t, gid_t>> owner, const std::string& what) {
+  std::string tmp = temp_name(name);
+  CELLS_SYSCALL(::symlinkat(target.c_str(), parent, tmp.c_str()), "symlink " + what);
+  auto finish = [&]() -> Status {
+    if (owner) {
+      CELLS_SYSCALL(::fchownat(parent, tmp.c_str(), owner->first, owner->second, AT_SYMLINK_NOFOLLOW),
+                    "chown " + what);
+    }
+    CELLS_SYSCALL(::renameat(parent, tmp.c_str(), parent, name.c_str()), "rename symlink into " + what);
+    CELLS_SYSCALL(::fsync(parent), "fsync directory of " + what);
+    return {};
+  };
+  if (Status s = finish(); !s) {
+    ::unlinkat(parent, tmp.c_str(), 0);
+    return std::move(s).error();
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Fd> open_resolved(int dirfd, const std::string& path, uint64_t flags, uint64_t resolve,
@@ -249,36 +313,7 @@ Result<bool> CellRoot::write_file(const std::string& path, std::string_view cont
     return Error::sys(errno, "stat " + path);
   }
 
-  // Temp file beside the target, then renameat: readers see the old or the new file, and a
-  // symlink planted at the final name is replaced, never followed.
-  std::string tmp = temp_name(slot.name);
-  Fd out = CELLS_SYSCALL_FD(::openat(slot.parent.get(), tmp.c_str(),
-                                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
-                            "create temp file for " + path);
-  auto finish = [&]() -> Status {
-    size_t done = 0;
-    while (done < content.size()) {
-      ssize_t n = CELLS_SYSCALL(::write(out.get(), content.data() + done, content.size() - done),
-                                "write " + path);
-      done += static_cast<size_t>(n);
-    }
-    if (uid || gid) {
-      CELLS_SYSCALL(::fchown(out.get(), uid ? *uid : static_cast<uid_t>(-1),
-                             gid ? *gid : static_cast<gid_t>(-1)),
-                    "chown " + path);
-    }
-    // After chown: chown clears set-id bits, so the mode goes last.
-    CELLS_SYSCALL(::fchmod(out.get(), mode), "chmod " + path);
-    CELLS_SYSCALL(::fsync(out.get()), "fsync " + path);
-    CELLS_SYSCALL(::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), name),
-                  "rename into " + path);
-    CELLS_SYSCALL(::fsync(slot.parent.get()), "fsync directory of " + path);
-    return {};
-  };
-  if (Status s = finish(); !s) {
-    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
-    return std::move(s).error();
-  }
+  CELLS_TRY(replace_with_file(slot.parent.get(), slot.name, content, uid, gid, mode, {}, path));
   return true;
 }
 
@@ -345,14 +380,7 @@ Result<bool> CellRoot::symlink(const std::string& target, const std::string& lin
       if (n >= 0 && std::string_view(buf, static_cast<size_t>(n)) == target) return false;
     }
   }
-  std::string tmp = temp_name(slot.name);
-  CELLS_SYSCALL(::symlinkat(target.c_str(), slot.parent.get(), tmp.c_str()),
-                "symlink " + linkpath);
-  if (::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), slot.name.c_str()) != 0) {
-    int err = errno;
-    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
-    return Error::sys(err, "rename symlink into " + linkpath);
-  }
+  CELLS_TRY(replace_with_symlink(slot.parent.get(), slot.name, target, std::nullopt, linkpath));
   return true;
 }
 
@@ -496,40 +524,12 @@ Status CellRoot::restore(const EntryImage& img) {
   }
   // A file or symlink: made beside the entry, then renamed over it.
   Slot slot = CELLS_TRY_CTX(resolve_slot(path, /*follow_last=*/false), "restore " + path);
-  std::string tmp = temp_name(slot.name);
-  auto make = [&]() -> Status {
-    if (img.kind == EntryImage::Kind::kSymlink) {
-      CELLS_SYSCALL(::symlinkat(img.data.c_str(), slot.parent.get(), tmp.c_str()), "symlink " + path);
-      CELLS_SYSCALL(::fchownat(slot.parent.get(), tmp.c_str(), img.uid, img.gid, AT_SYMLINK_NOFOLLOW),
-                    "chown " + path);
-    } else {
-      Fd out = CELLS_SYSCALL_FD(::openat(slot.parent.get(), tmp.c_str(),
-                                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600),
-                                "create temp file for " + path);
-      for (size_t done = 0; done < img.data.size();) {
-        ssize_t n = CELLS_SYSCALL(::write(out.get(), img.data.data() + done, img.data.size() - done),
-                                  "write " + path);
-        done += size_t(n);
-      }
-      CELLS_SYSCALL(::fchown(out.get(), img.uid, img.gid), "chown " + path);
-      CELLS_SYSCALL(::fchmod(out.get(), img.mode), "chmod " + path);  // after chown: set-id bits
-      for (const auto& attr : img.xattrs) {  // not a structured binding: see write_file
-        CELLS_SYSCALL(::fsetxattr(out.get(), attr.first.c_str(), attr.second.data(),
-                                  attr.second.size(), 0),
-                      "set xattr " + attr.first + " on " + path);
-      }
-      CELLS_SYSCALL(::fsync(out.get()), "fsync " + path);
-    }
-    CELLS_SYSCALL(::renameat(slot.parent.get(), tmp.c_str(), slot.parent.get(), slot.name.c_str()),
-                  "rename into " + path);
-    CELLS_SYSCALL(::fsync(slot.parent.get()), "fsync directory of " + path);
-    return ok_status();
-  };
-  if (Status s = make(); !s) {
-    ::unlinkat(slot.parent.get(), tmp.c_str(), 0);
-    return std::move(s).error();
+  if (img.kind == EntryImage::Kind::kFile) {
+    return replace_with_file(slot.parent.get(), slot.name, img.data, img.uid, img.gid, img.mode,
+                             img.xattrs, path);
   }
-  return ok_status();
+  return replace_with_symlink(slot.parent.get(), slot.name, img.data,
+                              std::pair<uid_t, gid_t>{img.uid, img.gid}, path);
 }
 
 }  // namespace cells::engine
