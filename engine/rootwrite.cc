@@ -71,6 +71,22 @@ Result<uint32_t> lookup_id(const std::string& db, const std::string& db_path,
   return Error::not_found("'" + name + "' is not in the cell's " + db_path);
 }
 
+// The last step of both replacements below: PREPARED says whether the temp entry TMP is
+// complete; if so it is renamed over NAME and the directory fsynced, else (or if the rename
+// fails) it is removed again.
+Status rename_into(int parent, const std::string& tmp, const std::string& name, Status prepared,
+                   const std::string& what) {
+  if (prepared && ::renameat(parent, tmp.c_str(), parent, name.c_str()) != 0) {
+    prepared = Error::sys(errno, "rename into " + what);
+  }
+  if (!prepared) {
+    ::unlinkat(parent, tmp.c_str(), 0);
+    return prepared;
+  }
+  CELLS_SYSCALL(::fsync(parent), "fsync directory of " + what);
+  return {};
+}
+
 // Replaces the entry NAME of directory PARENT with a regular file: a temp file beside it gets
 // CONTENT, owner (if given), MODE and XATTRS, is fsynced and renamed over NAME, and the
 // directory is fsynced. Readers see the old entry or the new file, and a symlink at NAME is
@@ -102,15 +118,9 @@ Status replace_with_file(int parent, const std::string& name, std::string_view c
                     "set xattr " + attr.first + " on " + what);
     }
     CELLS_SYSCALL(::fsync(out.get()), "fsync " + what);
-    CELLS_SYSCALL(::renameat(parent, tmp.c_str(), parent, name.c_str()), "rename into " + what);
-    CELLS_SYSCALL(::fsync(parent), "fsync directory of " + what);
     return {};
   };
-  if (Status s = finish(); !s) {
-    ::unlinkat(parent, tmp.c_str(), 0);
-    return std::move(s).error();
-  }
-  return {};
+  return rename_into(parent, tmp, name, finish(), what);
 }
 
 // Replaces the entry NAME of directory PARENT with a symlink to TARGET, owned by OWNER when
@@ -119,20 +129,11 @@ Status replace_with_symlink(int parent, const std::string& name, const std::stri
                             std::optional<std::pair<uid_t, gid_t>> owner, const std::string& what) {
   std::string tmp = temp_name(name);
   CELLS_SYSCALL(::symlinkat(target.c_str(), parent, tmp.c_str()), "symlink " + what);
-  auto finish = [&]() -> Status {
-    if (owner) {
-      CELLS_SYSCALL(::fchownat(parent, tmp.c_str(), owner->first, owner->second, AT_SYMLINK_NOFOLLOW),
-                    "chown " + what);
-    }
-    CELLS_SYSCALL(::renameat(parent, tmp.c_str(), parent, name.c_str()), "rename symlink into " + what);
-    CELLS_SYSCALL(::fsync(parent), "fsync directory of " + what);
-    return {};
-  };
-  if (Status s = finish(); !s) {
-    ::unlinkat(parent, tmp.c_str(), 0);
-    return std::move(s).error();
+  Status owned = ok_status();
+  if (owner && ::fchownat(parent, tmp.c_str(), owner->first, owner->second, AT_SYMLINK_NOFOLLOW) != 0) {
+    owned = Error::sys(errno, "chown " + what);
   }
-  return {};
+  return rename_into(parent, tmp, name, std::move(owned), what);
 }
 
 }  // namespace
