@@ -10,6 +10,7 @@
 
 #include "engine/drift.h"
 #include "engine/manifest_check.h"
+#include "engine/mount_table.h"
 #include "engine/rootfs_build.h"
 #include "kernel/telemetry.h"
 #include "store/store.h"

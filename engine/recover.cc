@@ -9,6 +9,7 @@
 #include "base/files.h"
 #include "engine/backups.h"
 #include "engine/drift.h"
+#include "engine/mount_table.h"
 #include "engine/preimage.h"
 #include "engine/snapshot.h"
 #include "engine/volumes.h"

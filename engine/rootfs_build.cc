@@ -10,11 +10,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 
 #include "base/files.h"
 #include "base/process.h"
 #include "base/syscall.h"
+#include "engine/mount_table.h"
 #include "engine/rootwrite.h"
 #include "kernel/mapped_root.h"
 
@@ -63,19 +63,6 @@ class MountGuard {
  private:
   std::string path_;
 };
-
-std::string unescape_mountinfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 // Attaches the detached mount TREE at the directory TARGET_FD.
 Status attach_tree(const Fd& tree, int target_fd, const std::string& what) {
@@ -299,24 +286,6 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
   return ok_status();
 }
 
-Result<std::vector<std::string>> mounts_below(const std::string& dir) {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return Error::sys(errno, "open /proc/self/mountinfo");
-  std::vector<std::string> out;
-  for (std::string line; std::getline(in, line);) {
-    // id parent major:minor root mountpoint ...
-    size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
-      pos = line.find(' ', pos);
-      if (pos != std::string::npos) ++pos;
-    }
-    if (pos == std::string::npos) continue;
-    std::string mp = unescape_mountinfo(line.substr(pos, line.find(' ', pos) - pos));
-    if (dir == "/" || mp == dir || mp.rfind(dir + "/", 0) == 0) out.push_back(mp);
-  }
-  return out;
-}
-
 Status unmount_cell_root(const Paths& paths, const std::string& cell) {
   auto l = cell_root_layout(paths, cell);
   auto mps = CELLS_TRY(mounts_below(l.root));
@@ -332,7 +301,13 @@ Status unmount_cell_root(const Paths& paths, const std::string& cell) {
 }
 
 Status remove_tree(const std::string& path) {
-  if (!exists(path)) return ok_status();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return ok_status();
+  // A file (or link) has nothing below it; a mount on it makes the unlink fail with EBUSY.
+  if (!S_ISDIR(st.st_mode)) {
+    CELLS_SYSCALL(::unlink(path.c_str()), "remove " + path);
+    return ok_status();
+  }
   auto mps = CELLS_TRY(mounts_below(path));
   if (!mps.empty()) {
     return Error(ErrorKind::kBusy, "refusing to remove " + path + ": " + mps.front() + " is mounted");

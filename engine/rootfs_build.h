@@ -76,9 +76,6 @@ Status mount_cell_root(const Paths& paths, const std::string& cell, const std::s
 // only for a mount that stays busy). Nothing mounted is fine.
 Status unmount_cell_root(const Paths& paths, const std::string& cell);
 
-// Mount points at or below DIR, from /proc/self/mountinfo, in mount order.
-Result<std::vector<std::string>> mounts_below(const std::string& dir);
-
 // rm -rf PATH without crossing into mounts (refuses if anything below is still mounted).
 Status remove_tree(const std::string& path);
 

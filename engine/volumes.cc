@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/syscall.h"
+#include "engine/mount_table.h"
 #include "engine/rootfs_build.h"
 #include "store/store.h"
 

@@ -9,7 +9,7 @@
 
 #include "base/files.h"
 #include "base/process.h"
-#include "engine/rootfs_build.h"
+#include "engine/mount_table.h"
 #include "kernel/bpf_policy.h"
 #include "store/store.h"
 

@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "base/paths.h"
-#include "engine/rootfs_build.h"
+#include "engine/mount_table.h"
 #include "kernel/bpf_policy.h"
 #include "support.h"
 #include "tests/support/free_port.h"

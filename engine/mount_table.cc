@@ -1,0 +1,148 @@
+#include "engine/mount_table.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <string_view>
+
+#include "base/fd.h"
+#include "base/syscall.h"
+
+namespace cells::engine {
+namespace {
+
+// The cached table, for the process that first used it. A forked child reads afresh: its
+// copy may have been taken mid-update (or with the lock held), and a poll on the shared open
+// file would consume the change event the parent relies on. The namespace inode catches a
+// setns/unshare since the open (the file keeps showing the namespace it was opened in).
+struct Cache {
+  std::atomic<pid_t> owner{0};
+  std::mutex mu;
+  Fd fd;
+  ino_t ns = 0;
+  std::vector<std::string> points;
+  uint64_t reads = 0;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: callers may run during static teardown
+  return *c;
+}
+
+Result<ino_t> mount_ns() {
+  struct stat st;
+  CELLS_SYSCALL(::stat("/proc/self/ns/mnt", &st), "stat /proc/self/ns/mnt");
+  return st.st_ino;
+}
+
+Result<Fd> open_mountinfo() {
+  // Opening records the namespace's event count; a read after it can only be as new.
+  int fd = CELLS_SYSCALL(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC),
+                         "open /proc/self/mountinfo");
+  return Fd(fd);
+}
+
+Result<std::vector<std::string>> read_points(int fd) {
+  CELLS_SYSCALL(::lseek(fd, 0, SEEK_SET), "rewind /proc/self/mountinfo");
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = CELLS_SYSCALL(::read(fd, buf, sizeof buf), "read /proc/self/mountinfo");
+    if (n == 0) break;
+    text.append(buf, size_t(n));
+  }
+  return parse_mount_points(text);
+}
+
+// True unless the kernel says the table is unchanged since the last poll (or the open):
+// mountinfo raises POLLPRI|POLLERR after a mount or unmount. An error counts as a change,
+// since re-reading is always correct.
+bool changed(int fd) {
+  struct pollfd p = {fd, POLLPRI, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+Result<std::vector<std::string>> current_points() {
+  Cache& c = cache();
+  const pid_t me = ::getpid();
+  pid_t owner = c.owner.load();
+  if (owner == 0 && c.owner.compare_exchange_strong(owner, me)) owner = me;
+  if (owner != me) {
+    Fd fd = CELLS_TRY(open_mountinfo());
+    return read_points(fd.get());
+  }
+  std::lock_guard<std::mutex> lock(c.mu);
+  const ino_t ns = CELLS_TRY(mount_ns());
+  if (!c.fd.valid() || c.ns != ns) {
+    c.fd = CELLS_TRY(open_mountinfo());
+    c.ns = ns;
+  } else if (!changed(c.fd.get())) {
+    return c.points;
+  }
+  auto points = read_points(c.fd.get());
+  if (!points) {
+    c.fd = Fd();  // the next call opens afresh rather than trusting a table it never read
+    return std::move(points).error();
+  }
+  c.points = std::move(*points);
+  ++c.reads;
+  return c.points;
+}
+
+}  // namespace
+
+std::string unescape_mountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> parse_mount_points(const std::string& text) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + begin, end - begin);
+    begin = end + 1;
+    // id parent major:minor root mountpoint ...
+    size_t pos = 0;
+    for (int field = 0; field < 4 && pos != std::string_view::npos; ++field) {
+      pos = line.find(' ', pos);
+      if (pos != std::string_view::npos) ++pos;
+    }
+    if (pos == std::string_view::npos || pos >= line.size()) continue;
+    std::string_view field = line.substr(pos, line.find(' ', pos) - pos);
+    out.push_back(unescape_mountinfo(std::string(field)));
+  }
+  return out;
+}
+
+uint64_t mount_table_reads() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.reads;
+}
+
+Result<std::vector<std::string>> mounts_below(const std::string& dir) {
+  std::vector<std::string> out;
+  std::vector<std::string> all = CELLS_TRY(current_points());
+  for (auto& mp : all) {
+    if (dir == "/" || mp == dir || mp.rfind(dir + "/", 0) == 0) out.push_back(std::move(mp));
+  }
+  return out;
+}
+
+}  // namespace cells::engine

@@ -1,0 +1,32 @@
+#pragma once
+
+// The mount points of this process's mount namespace, read from /proc/self/mountinfo and
+// re-read only when the kernel reports that the table changed.
+//
+// Why: with N running cells the table holds N overlay mounts whose option strings the kernel
+// formats on every read (about 10 ms at 1,000 cells), and one apply asks "is anything mounted
+// below X?" several times. mountinfo signals POLLPRI after any mount or unmount in the
+// namespace, so a copy whose descriptor reports no event is exactly what a new read would
+// return.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cells::engine {
+
+// Mount points at or below DIR (string prefix on path components), in mount order.
+Result<std::vector<std::string>> mounts_below(const std::string& dir);
+
+// How many times this process has read the table into its cache (for tests and benchmarks).
+uint64_t mount_table_reads();
+
+// One mountinfo mount point field with its \ooo escapes decoded.
+std::string unescape_mountinfo(const std::string& field);
+
+// Every mount point in TEXT (mountinfo lines), in order. Lines without one are skipped.
+std::vector<std::string> parse_mount_points(const std::string& text);
+
+}  // namespace cells::engine

@@ -1,0 +1,103 @@
+#include "engine/mount_table.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+namespace cells::engine {
+namespace {
+
+using Points = std::vector<std::string>;
+
+TEST(MountTable, ParsesMountPointsAndDecodesEscapes) {
+  const std::string text =
+      "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+      "30 22 0:5 / /srv/with\\040space rw - tmpfs tmpfs rw\n"
+      "short line\n"
+      "\n"
+      "31 22 0:6 / /last rw - tmpfs tmpfs rw";  // no final newline
+  EXPECT_EQ(parse_mount_points(text), (Points{"/proc", "/srv/with space", "/last"}));
+  EXPECT_EQ(parse_mount_points(""), Points{});
+  EXPECT_EQ(unescape_mountinfo("/a\\011b\\134c"), "/a\tb\\c");
+}
+
+// In a child with its own mount namespace (the host's table is never touched): the answer
+// follows every mount and unmount and the prefix match stops at path components. OWNER: the
+// child owns the cache (its parent never used it), so the table must be read again only after
+// a change; otherwise the child must never fill the cache at all.
+std::string namespace_scenario(bool owner) {
+  if (::unshare(CLONE_NEWNS) != 0) return "unshare: " + std::string(strerror(errno));
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "make-rprivate";
+  char tmpl[] = "/tmp/cells-mount-table-XXXXXX";
+  if (!::mkdtemp(tmpl)) return "mkdtemp";
+  const std::string dir = tmpl;
+  for (const char* d : {"/a", "/a/b", "/ab"}) ::mkdir((dir + d).c_str(), 0755);
+  auto below = [&](const std::string& p) { return mounts_below(p).value_or(Points{"error"}); };
+  auto tmpfs = [](const std::string& p) {
+    return ::mount("t", p.c_str(), "tmpfs", 0, "size=64k") == 0;
+  };
+
+  const uint64_t inherited = mount_table_reads();
+  if (below(dir) != Points{}) return "a fresh directory has mounts";
+  const uint64_t reads = mount_table_reads();
+  if (owner && reads != inherited + 1) return "the new namespace's table was not read";
+  if (below(dir) != Points{} || mount_table_reads() != reads) return "re-read an unchanged table";
+  if (!tmpfs(dir + "/a")) return "mount a";
+  ::mkdir((dir + "/a/b").c_str(), 0755);
+  if (!tmpfs(dir + "/a/b") || !tmpfs(dir + "/ab")) return "mount a/b, ab";
+  if (below(dir) != Points{dir + "/a", dir + "/a/b", dir + "/ab"}) return "the three mounts";
+  if (below(dir + "/a") != Points{dir + "/a", dir + "/a/b"}) return "a/ must not match ab";
+  if (mount_table_reads() != reads + (owner ? 1 : 0)) return "not one read for the changed table";
+  if (::umount2((dir + "/a/b").c_str(), 0) != 0) return "umount a/b";
+  if (below(dir + "/a") != Points{dir + "/a"}) return "an unmount was missed";
+  if (below(dir + "/nonexistent") != Points{}) return "a missing path has mounts";
+  if (!owner && mount_table_reads() != inherited) return "a child filled its parent's cache";
+  return "";
+}
+
+// Runs the scenario in a forked child; its failure message, or "" when it passed.
+std::string in_child(bool owner) {
+  int fds[2];
+  if (::pipe(fds) != 0) return "pipe";
+  pid_t pid = ::fork();
+  if (pid < 0) return "fork";
+  if (pid == 0) {
+    std::string err = namespace_scenario(owner);
+    (void)!::write(fds[1], err.data(), err.size());
+    ::_exit(err.empty() ? 0 : 1);
+  }
+  ::close(fds[1]);
+  char buf[256];
+  ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return "waitpid";
+  std::string err(buf, size_t(std::max<ssize_t>(n, 0)));
+  if (err.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) return "the child died";
+  return err;
+}
+
+// gtest_discover_tests runs every test in a process of its own, so this process has not
+// used the cache and the child owns it.
+TEST(MountTable, FollowsMountsInAPrivateNamespaceAndRereadsOnlyAfterAChange) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
+  EXPECT_EQ(in_child(true), "");
+}
+
+// A forked child must not use (or poll) its parent's cached descriptor: after the parent has
+// cached the table, the child still sees its own namespace's changes and caches nothing.
+TEST(MountTable, AChildOfACachingProcessReadsItsOwnTable) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
+  ASSERT_TRUE(mounts_below("/").ok());
+  ASSERT_EQ(mount_table_reads(), 1u);
+  EXPECT_EQ(in_child(false), "");
+}
+
+}  // namespace
+}  // namespace cells::engine
