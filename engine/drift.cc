@@ -26,16 +26,20 @@ std::vector<std::string> pending_policy_drift(const Paths& paths, const CellMani
 }
 
 std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const CellManifest& want) {
-  std::vector<std::string> out;
   auto info = rt.find(want.name);
-  if (!info) return out;
-  if (kernel::to_string(info->profile) != want.profile) out.push_back("profile");
-  std::vector<uint16_t> have = info->ports, need = want.reserved_ports;
+  if (!info) return {};
+  return policy_drift(*info, want);
+}
+
+std::vector<std::string> policy_drift(const kernel::CellInfo& info, const CellManifest& want) {
+  std::vector<std::string> out;
+  if (kernel::to_string(info.profile) != want.profile) out.push_back("profile");
+  std::vector<uint16_t> have = info.ports, need = want.reserved_ports;
   std::sort(have.begin(), have.end());
   std::sort(need.begin(), need.end());
   if (have != need) out.push_back("ports");
-  if (info->rlimits.nofile != want.rlimits.nofile || info->rlimits.as != want.rlimits.as ||
-      info->rlimits.core != want.rlimits.core) {
+  if (info.rlimits.nofile != want.rlimits.nofile || info.rlimits.as != want.rlimits.as ||
+      info.rlimits.core != want.rlimits.core) {
     out.push_back("rlimits");
   }
   return out;
@@ -73,7 +77,8 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              GenerationCache& cache, const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan) {
   CellDrift d;
-  d.running = bool(rt.find(want.name));
+  auto running = rt.find(want.name);  // once: each lookup reads the record and the cgroup
+  d.running = bool(running);
   auto rec = CELLS_TRY(st.runtime(want.name));
   if (rec) d.applied_generation = rec->applied_generation;
   const GenerationCache::Entry* applied = CELLS_TRY(cache.get(d.applied_generation));
@@ -89,7 +94,7 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
       d.service_fields.push_back("unknown");  // started before any generation named it
     }
     d.service = !d.service_fields.empty();
-    d.policy_fields = pending_policy_drift(rt, want);
+    d.policy_fields = policy_drift(*running, want);
     d.policy = !d.policy_fields.empty();
   }
   // The plan last applied: the applied generation's plan for this cell.

@@ -61,6 +61,8 @@ std::vector<std::string> service_diff(const CellManifest& a, const CellManifest&
 // is not running. For `cell show` and `apply --dry-run`.
 std::vector<std::string> pending_policy_drift(const Paths& paths, const CellManifest& want);
 std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const CellManifest& want);
+// The same for a cell already looked up: INFO is its policy in force.
+std::vector<std::string> policy_drift(const kernel::CellInfo& info, const CellManifest& want);
 
 // The manifest of cell NAME in generation GEN of ST (parsed from its stored text).
 Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& st, uint64_t gen,

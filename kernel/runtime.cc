@@ -95,24 +95,41 @@ Status validate_spec(const CellSpec& spec) {
   return ok_status();
 }
 
-// A new cell must not share its name, cid or any reserved port with a live cell.
-Status check_conflicts(const CellSpec& spec, const std::vector<CellInfo>& cells,
-                       const Paths& paths) {
+// What makes SPEC clash with the cell OTHER (its cid or a reserved port), or "".
+std::string clash(const CellSpec& spec, const CellInfo& other) {
+  if (spec.cid != 0 && other.cid == spec.cid) {
+    return "cell id " + std::to_string(spec.cid) + " is used by cell " + other.name;
+  }
+  for (uint16_t p : spec.ports) {
+    if (std::find(other.ports.begin(), other.ports.end(), p) != other.ports.end()) {
+      return "port " + std::to_string(p) + " is reserved by cell " + other.name + " (cid " +
+             std::to_string(other.cid) + ")";
+    }
+  }
+  return "";
+}
+
+// A new cell must not share its name, cid or any reserved port with a live cell. The records
+// are read without their cgroups and only a record that clashes is checked for being live (a
+// stale one is dropped, as list() drops it): a create among N cells opens one cgroup, not N.
+Status check_conflicts(const CellSpec& spec, const Registry& registry, const Paths& paths) {
   if (CellCgroup::exists(paths.cgroup_parent(), spec.name)) {
     return Error(ErrorKind::kExists, "a cell named " + spec.name + " exists already");
   }
-  for (const auto& other : cells) {
-    if (spec.cid != 0 && other.cid == spec.cid) {
-      return Error(ErrorKind::kExists, "cell id " + std::to_string(spec.cid) +
-                                           " is used by cell " + other.name);
+  for (const auto& name : CELLS_TRY(registry.names())) {
+    auto other = registry.load(name);
+    if (!other) {
+      if (other.error().kind() == ErrorKind::kNotFound) continue;  // removed meanwhile
+      return std::move(other).error();
     }
-    for (uint16_t p : spec.ports) {
-      if (std::find(other.ports.begin(), other.ports.end(), p) != other.ports.end()) {
-        return Error(ErrorKind::kExists, "port " + std::to_string(p) + " is reserved by cell " +
-                                             other.name + " (cid " + std::to_string(other.cid) +
-                                             ")");
-      }
+    std::string why = clash(spec, *other);
+    if (why.empty()) continue;
+    auto cg = CellCgroup::open(paths.cgroup_parent(), name);
+    if (!cg || cg->id() != other->cgroup_id) {
+      (void)registry.remove(name);
+      continue;
     }
+    return Error(ErrorKind::kExists, why);
   }
   return ok_status();
 }
@@ -156,7 +173,7 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   // Step 2: under the registry lock, uniqueness of name, cid and ports among live cells.
   Registry registry(paths_);
   Fd lock = CELLS_TRY_CTX(registry.lock(), ctx);
-  CELLS_TRY_CTX(check_conflicts(spec, CELLS_TRY(list()), paths_), ctx);
+  CELLS_TRY_CTX(check_conflicts(spec, registry, paths_), ctx);
 
   // Step 3: the kernel identity. From here on every step registers its undo.
   // (The objects the undo actions use are declared before the Rollback, so they outlive it.)
@@ -236,7 +253,7 @@ Status Runtime::check(const CellSpec& spec) const {
   const std::string ctx = "create cell " + spec.name;
   CELLS_TRY_CTX(validate_spec(spec), ctx);
   CELLS_TRY_CTX(find_init_program(), ctx);
-  CELLS_TRY_CTX(check_conflicts(spec, CELLS_TRY(list()), paths_), ctx);
+  CELLS_TRY_CTX(check_conflicts(spec, Registry(paths_), paths_), ctx);
   return ok_status();
 }
 

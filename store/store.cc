@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
+#include <unordered_set>
 
 #include "base/files.h"
 #include "store/codec.h"
@@ -291,14 +293,13 @@ Status Operation::put_runtimes(const std::vector<RuntimeCell>& cells) {
   if (cells.empty()) return ok_status();
   std::vector<EntryDraft> drafts;
   std::vector<std::string> encoded;
+  std::unordered_set<std::string_view> seen;
   for (size_t i = 0; i < cells.size(); ++i) {
     const RuntimeCell& c = cells[i];
     if (c.name.empty()) return Error::invalid("runtime record: cell name is empty");
-    for (size_t j = 0; j < i; ++j) {
-      // A second record would silently replace the first, and its journaled before-image
-      // would be wrong.
-      if (cells[j].name == c.name) return Error::invalid("runtime record of " + c.name + " given twice");
-    }
+    // A second record would silently replace the first, and its journaled before-image would
+    // be wrong.
+    if (!seen.insert(c.name).second) return Error::invalid("runtime record of " + c.name + " given twice");
     std::string before;
     if (auto old = CELLS_TRY(store_->runtime(c.name))) before = detail::encode_runtime(*old);
     encoded.push_back(detail::encode_runtime(c));

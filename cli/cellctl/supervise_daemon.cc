@@ -66,8 +66,14 @@ int run_supervise_daemon(const std::string& root) {
   if (!paths) return report(paths.error().message()), 1;
   auto runtime = kernel::Runtime::open(*paths);
   if (!runtime) return report(runtime.error().message()), 1;
-  auto cell = runtime->find(std::to_string(spec.cid));
+  // By name, which reads one registry record (a cid lookup lists every cell); the cid must
+  // still match, or the name now belongs to another cell than the one to supervise.
+  auto cell = runtime->find(spec.name);
   if (!cell) return report(cell.error().message()), 1;
+  if (cell->cid != spec.cid) {
+    return report("cell " + spec.name + " is cid " + std::to_string(cell->cid) + ", not " +
+                  std::to_string(spec.cid)), 1;
+  }
   spec.cgroup_dir = paths->cgroup_parent() + "/" + cell->name;
   spec.init_pid = cell->init_pid;
   kernel::CellInfo info = *cell;
