@@ -1,5 +1,6 @@
 #include "engine/mount_table.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -7,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <mutex>
 #include <string_view>
 
@@ -128,6 +130,65 @@ std::vector<std::string> parse_mount_points(const std::string& text) {
     out.push_back(unescape_mountinfo(std::string(field)));
   }
   return out;
+}
+
+Result<std::optional<std::string>> first_mount_at_or_below(const std::string& dir) {
+  auto mount_root = [](int at, const char* name, const std::string& path,
+                       struct statx* sx) -> Result<bool> {
+    CELLS_SYSCALL(::statx(at, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, sx),
+                  "stat " + path);
+    return (sx->stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  };
+  struct statx sx {};
+  if (::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) != 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Error::sys(errno, "stat " + dir);
+  }
+  if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) {
+    // A kernel before 5.8 does not say: the table does.
+    auto all = CELLS_TRY(mounts_below(dir));
+    return all.empty() ? std::optional<std::string>() : std::optional<std::string>(all.front());
+  }
+  if (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) return std::optional<std::string>(dir);
+  // Depth first, one directory open at a time (a deep tree must not need one fd per level).
+  std::vector<std::string> todo;
+  if (S_ISDIR(sx.stx_mode)) todo.push_back(dir);
+  while (!todo.empty()) {
+    const std::string d = std::move(todo.back());
+    todo.pop_back();
+    int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile
+      return Error::sys(errno, "open " + d);
+    }
+    DIR* handle = ::fdopendir(fd);
+    if (handle == nullptr) {
+      int err = errno;
+      ::close(fd);
+      return Error::sys(err, "read " + d);
+    }
+    std::optional<std::string> found;
+    std::optional<Error> failed;
+    while (struct dirent* e = ::readdir(handle)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      std::string child = d + "/" + e->d_name;
+      auto is_root = mount_root(fd, e->d_name, child, &sx);
+      if (!is_root) {
+        if (is_root.error().sys_errno() == ENOENT) continue;  // removed meanwhile
+        failed = std::move(is_root).error();
+        break;
+      }
+      if (*is_root) {
+        found = child;
+        break;
+      }
+      if (S_ISDIR(sx.stx_mode)) todo.push_back(std::move(child));
+    }
+    ::closedir(handle);
+    if (failed) return std::move(*failed);
+    if (found) return found;
+  }
+  return std::optional<std::string>();
 }
 
 uint64_t mount_table_reads() {

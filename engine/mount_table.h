@@ -10,6 +10,7 @@
 // return.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ namespace cells::engine {
 
 // Mount points at or below DIR (string prefix on path components), in mount order.
 Result<std::vector<std::string>> mounts_below(const std::string& dir);
+
+// The first mount point found at or below DIR, or nullopt when nothing is mounted there (a
+// missing DIR included). It walks DIR and asks statx whether each entry is the root of a
+// mount, so its cost follows the size of DIR, not the number of mounts on the host. It
+// answers the yes/no question of remove_tree; for the list of mounts use mounts_below.
+Result<std::optional<std::string>> first_mount_at_or_below(const std::string& dir);
 
 // How many times this process has read the table into its cache (for tests and benchmarks).
 uint64_t mount_table_reads();

@@ -1,5 +1,6 @@
 #include "engine/mount_table.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -9,6 +10,8 @@
 
 #include <cstring>
 #include <string>
+
+#include "engine/rootfs_build.h"
 
 namespace cells::engine {
 namespace {
@@ -57,6 +60,36 @@ std::string namespace_scenario(bool owner) {
   if (::umount2((dir + "/a/b").c_str(), 0) != 0) return "umount a/b";
   if (below(dir + "/a") != Points{dir + "/a"}) return "an unmount was missed";
   if (below(dir + "/nonexistent") != Points{}) return "a missing path has mounts";
+
+  // The walk that remove_tree relies on finds mounts at any depth, on a file too, and
+  // nothing beside a mount (ab is not below a).
+  auto first = [](const std::string& p) {
+    auto r = first_mount_at_or_below(p);
+    return r ? r->value_or("none") : "error: " + r.error().message();
+  };
+  if (::umount2((dir + "/a").c_str(), 0) != 0) return "umount a";
+  if (first(dir + "/a") != "none") return "a mount beside a was taken for one below it";
+  if (first(dir + "/ab") != dir + "/ab") return "a mount on the directory itself was missed";
+  if (first(dir + "/missing") != "none") return "a missing directory has a mount";
+  ::umount2((dir + "/ab").c_str(), 0);
+  if (first(dir) != "none") return "nothing is mounted, yet the walk found a mount";
+  for (const char* d : {"/deep", "/deep/x", "/deep/x/y"}) ::mkdir((dir + d).c_str(), 0755);
+  if (!tmpfs(dir + "/deep/x/y")) return "mount deep/x/y";
+  if (first(dir) != dir + "/deep/x/y") return "a deep mount was missed";
+  if (remove_tree(dir + "/deep").ok() || ::access((dir + "/deep/x").c_str(), F_OK) != 0) {
+    return "remove_tree removed (part of) a tree with a mount in it";
+  }
+  ::umount2((dir + "/deep/x/y").c_str(), 0);
+  for (const char* f : {"/file", "/other"})
+    ::close(::open((dir + f).c_str(), O_CREAT | O_WRONLY, 0644));
+  if (::mount((dir + "/other").c_str(), (dir + "/file").c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return "bind a file";
+  }
+  if (first(dir) != dir + "/file") return "a mount on a file was missed";
+  ::umount2((dir + "/file").c_str(), 0);
+  if (!remove_tree(dir + "/deep").ok() || ::access((dir + "/deep").c_str(), F_OK) == 0) {
+    return "remove_tree refused a tree with nothing mounted";
+  }
   if (!owner && mount_table_reads() != inherited) return "a child filled its parent's cache";
   return "";
 }

@@ -308,9 +308,8 @@ Status remove_tree(const std::string& path) {
     CELLS_SYSCALL(::unlink(path.c_str()), "remove " + path);
     return ok_status();
   }
-  auto mps = CELLS_TRY(mounts_below(path));
-  if (!mps.empty()) {
-    return Error(ErrorKind::kBusy, "refusing to remove " + path + ": " + mps.front() + " is mounted");
+  if (auto mounted = CELLS_TRY(first_mount_at_or_below(path))) {
+    return Error(ErrorKind::kBusy, "refusing to remove " + path + ": " + *mounted + " is mounted");
   }
   // FTW_MOUNT: never cross into another filesystem, whatever appeared since the check.
   int rc = ::nftw(path.c_str(),
