@@ -191,6 +191,19 @@ Result<std::optional<std::string>> first_mount_at_or_below(const std::string& di
   return std::optional<std::string>();
 }
 
+bool is_mount_point(const std::string& path) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &sx) !=
+      0) {
+    return false;  // nothing can be mounted on a missing path
+  }
+  if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
+    return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+  }
+  auto all = mounts_below(path);  // a kernel before 5.8 does not say: the table does
+  return all && !all->empty() && all->front() == path;
+}
+
 uint64_t mount_table_reads() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);

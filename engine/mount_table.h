@@ -27,6 +27,9 @@ Result<std::vector<std::string>> mounts_below(const std::string& dir);
 // answers the yes/no question of remove_tree; for the list of mounts use mounts_below.
 Result<std::optional<std::string>> first_mount_at_or_below(const std::string& dir);
 
+// Whether something is mounted on PATH itself (statx; the table only on kernels before 5.8).
+bool is_mount_point(const std::string& path);
+
 // How many times this process has read the table into its cache (for tests and benchmarks).
 uint64_t mount_table_reads();
 

@@ -56,6 +56,9 @@ std::string namespace_scenario(bool owner) {
   if (!tmpfs(dir + "/a/b") || !tmpfs(dir + "/ab")) return "mount a/b, ab";
   if (below(dir) != Points{dir + "/a", dir + "/a/b", dir + "/ab"}) return "the three mounts";
   if (below(dir + "/a") != Points{dir + "/a", dir + "/a/b"}) return "a/ must not match ab";
+  if (!is_mount_point(dir + "/a/b") || is_mount_point(dir) || is_mount_point(dir + "/none")) {
+    return "is_mount_point is wrong about a/b, the directory or a missing path";
+  }
   if (mount_table_reads() != reads + (owner ? 1 : 0)) return "not one read for the changed table";
   if (::umount2((dir + "/a/b").c_str(), 0) != 0) return "umount a/b";
   if (below(dir + "/a") != Points{dir + "/a"}) return "an unmount was missed";

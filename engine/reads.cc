@@ -275,12 +275,14 @@ Result<ReadSnapshot> gather(const Paths& paths) {
   // Read-only: never creates a store; a root without one simply has no runtime records.
   auto st = store::Store::open(paths, store::OpenMode::kReadOnly);
   if (!st && st.error().kind() != ErrorKind::kNotFound) return std::move(st).error();
+  std::map<std::string, ino_t> cgroup_ino;  // of each running cell: its kernel cell's identity
   if (st) {
     for (auto& rec : CELLS_TRY(st->runtimes())) {
       CellLive live;
       struct stat sb;
       live.running = rec.cid != 0 &&
                      ::stat((paths.cgroup_parent() + "/" + rec.name).c_str(), &sb) == 0;
+      if (live.running) cgroup_ino[rec.name] = sb.st_ino;
       live.record = std::move(rec);
       s.live[live.record->name] = std::move(live);
     }
@@ -298,11 +300,19 @@ Result<ReadSnapshot> gather(const Paths& paths) {
       l.memory = c.rss_bytes;
     }
   }
-  for (auto& mp : mounts_below("/").value_or(std::vector<std::string>{})) {
-    s.mount_points.insert(std::move(mp));
+  // Which volume targets are mounted, asked of each target (the whole host table costs ~10 ms
+  // at 1,000 running cells, and only these paths are ever looked up).
+  for (const auto& c : s.desired.cells) {
+    for (const auto& m : c.mounts) {
+      if (m.source != Mount::Source::kVolume) continue;
+      std::string target = s.cells_dir + "/" + c.name + "/root" + m.target;
+      if (is_mount_point(target)) s.mount_points.insert(std::move(target));
+    }
   }
   // Pending policy drift of running cells that have a manifest: the kernel cell's policy is
   // read from the kernel layer's registry (one small file per cell), opened only when needed.
+  // The record counts only when it names the cgroup found above (a stale record of an earlier
+  // cell of that name does not).
   std::optional<kernel::Runtime> rt;
   for (const auto& m : s.desired.cells) {
     auto it = s.live.find(m.name);
@@ -312,7 +322,9 @@ Result<ReadSnapshot> gather(const Paths& paths) {
       if (!opened) break;  // no kernel features, no kernel cells: nothing can be pending
       rt.emplace(std::move(opened).value());
     }
-    it->second.policy_drift = pending_policy_drift(*rt, m);
+    auto info = rt->record(m.name);
+    if (!info || info->cgroup_id != cgroup_ino[m.name]) continue;
+    it->second.policy_drift = policy_drift(*info, m);
   }
   return s;
 }

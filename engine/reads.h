@@ -65,7 +65,7 @@ struct ReadSnapshot {
   std::set<std::string> rendered_cells;    // <cells>/<name> exists
   std::set<std::string> rendered_volumes;  // <volumes>/<name> exists
   std::set<std::string> apply_present;     // <etc>/<name>.apply exists
-  std::set<std::string> mount_points;      // host mount table
+  std::set<std::string> mount_points;      // the volume targets that are mounted now
   std::string cells_dir, volumes_dir;
   int64_t now_ns = 0;
 };

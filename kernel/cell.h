@@ -124,6 +124,9 @@ class Runtime {
   Result<std::vector<pid_t>> pids(const CellInfo& cell) const;
   // A numeric argument is looked up as a cid first, otherwise as an exact name.
   Result<CellInfo> find(std::string_view cid_or_name) const;
+  // The registry record of NAME as written, without opening its cgroup: for a caller that
+  // checks the cgroup itself (a live record's cgroup_id is the inode of the cgroup directory).
+  Result<CellInfo> record(std::string_view name) const;
   Result<std::vector<CellInfo>> list() const;
   // Refused (kBusy) while processes other than init live, unless FORCE: then everything in
   // the cell is killed through cgroup.kill and this returns once the cgroup is empty.

@@ -283,6 +283,11 @@ Result<CellInfo> Runtime::find(std::string_view cid_or_name) const {
   return info;
 }
 
+Result<CellInfo> Runtime::record(std::string_view name) const {
+  CELLS_TRY(validate_cell_name(name));
+  return Registry(paths_).load(name);
+}
+
 Result<std::vector<CellInfo>> Runtime::list() const {
   Registry registry(paths_);
   std::vector<CellInfo> out;
