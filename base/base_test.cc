@@ -12,6 +12,7 @@
 #include "base/paths.h"
 #include "base/result.h"
 #include "base/syscall.h"
+#include "base/text.h"
 
 namespace cells {
 namespace {
@@ -54,6 +55,15 @@ TEST(Error, SysTextIsStrerrorsInTheCLocale) {
   }
   EXPECT_EQ(Error::sys(4242, "op").message(), "op: Unknown error 4242");
   EXPECT_EQ(Error::sys(-1, "op").message(), std::string("op: ") + std::strerror(-1));
+}
+
+TEST(Text, LinesKeepEmptyOnesAndEndAtTheFinalNewline) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(lines(""), V{});
+  EXPECT_EQ(lines("a"), V{"a"});
+  EXPECT_EQ(lines("a\n"), V{"a"});
+  EXPECT_EQ(lines("a\n\nb"), (V{"a", "", "b"}));
+  EXPECT_EQ(lines("\n"), V{""});
 }
 
 TEST(Fd, ClosesOnceAndMoves) {

@@ -14,6 +14,7 @@
 
 #include "base/fd.h"
 #include "base/syscall.h"
+#include "base/text.h"
 
 namespace cells::engine {
 namespace {
@@ -113,12 +114,7 @@ std::string unescape_mountinfo(const std::string& s) {
 
 std::vector<std::string> parse_mount_points(const std::string& text) {
   std::vector<std::string> out;
-  size_t begin = 0;
-  while (begin < text.size()) {
-    size_t end = text.find('\n', begin);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + begin, end - begin);
-    begin = end + 1;
+  for (std::string_view line : lines(text)) {
     // id parent major:minor root mountpoint ...
     size_t pos = 0;
     for (int field = 0; field < 4 && pos != std::string_view::npos; ++field) {

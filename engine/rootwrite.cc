@@ -12,6 +12,7 @@
 #include <random>
 
 #include "base/syscall.h"
+#include "base/text.h"
 #include "engine/manifest_check.h"
 
 #ifndef SYS_openat2
@@ -53,12 +54,7 @@ Result<std::optional<uint32_t>> parse_id(const std::string& s) {
 // Looks NAME up in a passwd- or group-format file: "name:x:id:...".
 Result<uint32_t> lookup_id(const std::string& db, const std::string& db_path,
                            const std::string& name) {
-  size_t pos = 0;
-  while (pos < db.size()) {
-    size_t nl = db.find('\n', pos);
-    if (nl == std::string::npos) nl = db.size();
-    std::string_view line(db.data() + pos, nl - pos);
-    pos = nl + 1;
+  for (std::string_view line : lines(db)) {
     size_t c1 = line.find(':');
     if (c1 == std::string_view::npos || line.substr(0, c1) != name) continue;
     size_t c2 = line.find(':', c1 + 1);

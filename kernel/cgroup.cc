@@ -10,6 +10,7 @@
 
 #include "base/files.h"
 #include "base/syscall.h"
+#include "base/text.h"
 
 namespace cells::kernel {
 namespace {
@@ -64,12 +65,8 @@ bool CellCgroup::exists(const std::string& parent, const std::string& name) {
 Result<std::vector<pid_t>> CellCgroup::pids() const {
   std::string text = CELLS_TRY(read_at(fd_.get(), "cgroup.procs", path_));
   std::vector<pid_t> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (end > pos) out.push_back(static_cast<pid_t>(std::stol(text.substr(pos, end - pos))));
-    pos = end + 1;
+  for (std::string_view line : lines(text)) {
+    if (!line.empty()) out.push_back(static_cast<pid_t>(std::stol(std::string(line))));
   }
   return out;
 }

@@ -12,6 +12,7 @@
 
 #include "base/files.h"
 #include "base/syscall.h"
+#include "base/text.h"
 
 namespace cells::kernel {
 namespace {
@@ -80,12 +81,7 @@ std::string encode_record(const CellInfo& info) {
 
 Result<CellInfo> decode_record(std::string_view text) {
   std::map<std::string, std::string, std::less<>> kv;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (std::string_view line : lines(text)) {
     if (line.empty()) continue;
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
