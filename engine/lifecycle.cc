@@ -426,7 +426,7 @@ Result<CellRoot> open_running_root(const Paths& paths, const std::string& name) 
   auto cell = rt.find(name);
   if (!cell) return Error::not_found("cell " + name + " is not running");
   const auto layout = cell_root_layout(paths, name);
-  if (mounts_below(layout.root).value_or(std::vector<std::string>{}).empty()) {
+  if (!is_mount_point(layout.root)) {
     return Error::not_found("the root of cell " + name + " (" + layout.root + ") is not mounted");
   }
   uint32_t id_base =

@@ -4,13 +4,18 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "base/fd.h"
 #include "base/syscall.h"
@@ -185,6 +190,125 @@ Result<std::optional<std::string>> first_mount_at_or_below(const std::string& di
     if (found) return found;
   }
   return std::optional<std::string>();
+}
+
+namespace {
+
+// listmount(2) and statmount(2), Linux 6.8. The uapi headers of Debian 12 (6.1) lack them, so
+// the parts used here are declared from the kernel's ABI; sizes and offsets are fixed there.
+constexpr long kSysStatmount = 457;
+constexpr long kSysListmount = 458;
+constexpr unsigned kStatxMntIdUnique = 0x4000;  // STATX_MNT_ID_UNIQUE
+constexpr uint64_t kStatmountMntBasic = 0x2;    // STATMOUNT_MNT_BASIC
+constexpr uint64_t kStatmountMntPoint = 0x10;   // STATMOUNT_MNT_POINT
+
+struct MntIdReq {  // struct mnt_id_req, version 0 (24 bytes)
+  uint32_t size;
+  uint32_t spare;
+  uint64_t mnt_id;
+  uint64_t param;
+};
+static_assert(sizeof(MntIdReq) == 24);
+
+// The fixed head of struct statmount: its strings start at byte 512 (the uapi struct is
+// padded to that size so that new fields never move them).
+constexpr size_t kStatmountStrings = 512;
+constexpr size_t kStatmountMaskOffset = 8;
+constexpr size_t kStatmountParentOffset = 48;
+constexpr size_t kStatmountMntPointOffset = 108;
+
+// Mounts below mount ID, or ENOSYS on a kernel without listmount. Some kernels list only the
+// direct children, others the whole subtree: callers must not rely on either.
+Result<std::vector<uint64_t>> list_children(uint64_t id) {
+  std::vector<uint64_t> out;
+  uint64_t batch[256];
+  MntIdReq req{sizeof(MntIdReq), 0, id, 0};
+  for (;;) {
+    long n = ::syscall(kSysListmount, &req, batch, std::size(batch), 0);
+    if (n < 0) return Error::sys(errno, "list the mounts below mount " + std::to_string(id));
+    out.insert(out.end(), batch, batch + n);
+    if (size_t(n) < std::size(batch)) return out;
+    req.param = batch[n - 1];  // the next call continues after the last ID returned
+  }
+}
+
+struct MountOf {
+  uint64_t parent = 0;
+  std::string point;
+};
+
+Result<MountOf> stat_mount(uint64_t id) {
+  std::vector<char> buf(kStatmountStrings + 4096);
+  MntIdReq req{sizeof(MntIdReq), 0, id, kStatmountMntBasic | kStatmountMntPoint};
+  for (;;) {
+    if (::syscall(kSysStatmount, &req, buf.data(), buf.size(), 0) == 0) break;
+    if (errno != EOVERFLOW) return Error::sys(errno, "statmount " + std::to_string(id));
+    buf.resize(buf.size() * 2);
+  }
+  uint64_t mask;
+  uint32_t offset;
+  MountOf out;
+  std::memcpy(&mask, buf.data() + kStatmountMaskOffset, sizeof mask);
+  std::memcpy(&out.parent, buf.data() + kStatmountParentOffset, sizeof out.parent);
+  std::memcpy(&offset, buf.data() + kStatmountMntPointOffset, sizeof offset);
+  if ((mask & (kStatmountMntBasic | kStatmountMntPoint)) != (kStatmountMntBasic | kStatmountMntPoint) ||
+      kStatmountStrings + offset >= buf.size()) {
+    return Error(ErrorKind::kCorrupt, "statmount " + std::to_string(id) + " gave no mount point");
+  }
+  out.point.assign(buf.data() + kStatmountStrings + offset);
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::vector<std::string>>> mount_tree_at(const std::string& dir) {
+  using Answer = std::optional<std::vector<std::string>>;
+  struct statx sx {};
+  if (::statx(AT_FDCWD, dir.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, kStatxMntIdUnique,
+              &sx) != 0) {
+    if (errno == ENOENT) return Answer(std::vector<std::string>{});
+    return Error::sys(errno, "stat " + dir);
+  }
+  if (!(sx.stx_mask & kStatxMntIdUnique) || !(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)) {
+    return Answer();  // a kernel before 6.8 (or 5.8) cannot name the mount
+  }
+  if (!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) return Answer(std::vector<std::string>{});
+  // Every mount below the one on DIR (each ID once, whether a kernel lists children or the
+  // whole subtree), then each one's mount point and parent.
+  std::vector<uint64_t> ids{sx.stx_mnt_id};
+  std::unordered_set<uint64_t> seen{sx.stx_mnt_id};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto kids = list_children(ids[i]);
+    if (!kids) {
+      if (kids.error().sys_errno() == ENOSYS) return Answer();
+      return std::move(kids).error();
+    }
+    for (uint64_t k : *kids) {
+      if (seen.insert(k).second) ids.push_back(k);
+    }
+  }
+  std::unordered_map<uint64_t, MountOf> mounts;
+  for (size_t i = 1; i < ids.size(); ++i) {
+    auto m = stat_mount(ids[i]);
+    if (!m) {
+      if (m.error().sys_errno() == ENOENT) continue;  // unmounted meanwhile
+      return std::move(m).error();
+    }
+    mounts.emplace(ids[i], std::move(*m));
+  }
+  // Parents before children, by depth in the tree (IDs are not an order: a mount moved below a
+  // newer one has the smaller ID).
+  auto depth = [&](uint64_t id) {
+    int d = 0;
+    for (auto it = mounts.find(id); it != mounts.end(); it = mounts.find(it->second.parent)) ++d;
+    return d;
+  };
+  std::vector<std::pair<int, uint64_t>> order;
+  for (const auto& [id, m] : mounts) order.emplace_back(depth(id), id);
+  std::sort(order.begin(), order.end());
+  std::vector<std::string> out{dir};
+  for (const auto& [d, id] : order) out.push_back(std::move(mounts[id].point));
+  return Answer(std::move(out));
 }
 
 bool is_mount_point(const std::string& path) {

@@ -27,6 +27,13 @@ Result<std::vector<std::string>> mounts_below(const std::string& dir);
 // answers the yes/no question of remove_tree; for the list of mounts use mounts_below.
 Result<std::optional<std::string>> first_mount_at_or_below(const std::string& dir);
 
+// The mounts of the tree mounted on DIR, DIR first and parents before children, from the
+// kernel's listmount(2)/statmount(2) (Linux 6.8): the cost follows the size of that tree, not
+// the number of mounts on the host. Empty when nothing is mounted on DIR itself (mounts on its
+// subdirectories then are not looked for: use first_mount_at_or_below). nullopt when the
+// kernel cannot answer this way (callers then use mounts_below).
+Result<std::optional<std::vector<std::string>>> mount_tree_at(const std::string& dir);
+
 // Whether something is mounted on PATH itself (statx; the table only on kernels before 5.8).
 bool is_mount_point(const std::string& path);
 
