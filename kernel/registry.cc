@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -157,9 +158,106 @@ Result<Fd> Registry::lock() const {
   return fd;
 }
 
-Status Registry::save(const CellInfo& info) const {
+namespace {
+
+std::vector<std::string> index_keys(const CellInfo& info) {
+  std::vector<std::string> keys{"cid-" + std::to_string(info.cid)};
+  for (uint16_t p : info.ports) keys.push_back("port-" + std::to_string(p));
+  return keys;
+}
+
+// Index directories left half-built by a build that was killed (they hold only links).
+void remove_scratch_indexes(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::string_view(e->d_name).rfind(".index.tmp.", 0) != 0) continue;
+    const std::string scratch = dir + "/" + e->d_name;
+    if (DIR* s = ::opendir(scratch.c_str())) {
+      while (struct dirent* l = ::readdir(s)) {
+        if (l->d_name[0] != '.') (void)::unlink((scratch + "/" + l->d_name).c_str());
+      }
+      ::closedir(s);
+    }
+    (void)::rmdir(scratch.c_str());
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
+Status Registry::index(const CellInfo& info) const {
+  for (const auto& key : index_keys(info)) {
+    // A new link renamed over the old one: readers see one owner or the other, never none.
+    const std::string link = index_dir() + "/" + key;
+    const std::string tmp = link + ".tmp." + std::to_string(::getpid());
+    (void)::unlink(tmp.c_str());
+    CELLS_SYSCALL(::symlink(info.name.c_str(), tmp.c_str()), "index " + link);
+    if (::rename(tmp.c_str(), link.c_str()) != 0) {
+      int err = errno;
+      (void)::unlink(tmp.c_str());
+      return Error::sys(err, "index " + link);
+    }
+  }
+  return ok_status();
+}
+
+void Registry::unindex(const CellInfo& info) const {
+  for (const auto& key : index_keys(info)) {
+    // Only the name's own entries: another cell may have claimed the cid or port since.
+    const std::string link = index_dir() + "/" + key;
+    char target[kMaxCellName + 2];
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target);
+    if (n >= 0 && std::string_view(target, size_t(n)) == info.name) (void)::unlink(link.c_str());
+  }
+}
+
+Status Registry::ensure_index() const {
+  struct stat st;
+  if (::stat(index_dir().c_str(), &st) == 0) return ok_status();
+  // Built in a scratch directory and renamed into place, so a crash midway leaves no index
+  // that lacks a record.
   CELLS_TRY(make_dirs(dir_, 0700));
+  remove_scratch_indexes(dir_);
+  const std::string scratch = dir_ + "/.index.tmp." + std::to_string(::getpid());
+  CELLS_SYSCALL(::mkdir(scratch.c_str(), 0700), "create " + scratch);
+  for (const auto& name : CELLS_TRY(names())) {
+    auto info = load(name);
+    if (!info) continue;  // a corrupt record claims nothing; find and list report it
+    for (const auto& key : index_keys(*info)) {
+      const std::string link = scratch + "/" + key;
+      CELLS_SYSCALL(::symlink(name.c_str(), link.c_str()), "index " + link);
+    }
+  }
+  CELLS_SYSCALL(::rename(scratch.c_str(), index_dir().c_str()), "install " + index_dir());
+  return ok_status();
+}
+
+Status Registry::save(const CellInfo& info) const {
+  CELLS_TRY(ensure_index());
+  CELLS_TRY(index(info));
   return write_file_atomic(dir_ + "/" + info.name, encode_record(info), 0600);
+}
+
+Result<std::vector<std::string>> Registry::claimants(uint32_t cid,
+                                                     std::span<const uint16_t> ports) const {
+  CELLS_TRY(ensure_index());
+  std::vector<std::string> keys{"cid-" + std::to_string(cid)};
+  for (uint16_t p : ports) keys.push_back("port-" + std::to_string(p));
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    const std::string link = index_dir() + "/" + key;
+    char target[kMaxCellName + 2];
+    ssize_t n = ::readlink(link.c_str(), target, sizeof target);
+    if (n < 0) {
+      if (errno == ENOENT) continue;
+      return Error::sys(errno, "read " + link);
+    }
+    out.emplace_back(target, size_t(n));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<CellInfo> Registry::load(std::string_view name) const {
@@ -178,7 +276,9 @@ Result<CellInfo> Registry::load(std::string_view name) const {
 
 Status Registry::remove(std::string_view name) const {
   std::string path = dir_ + "/" + std::string(name);
+  auto info = load(name);  // what it claims, read before the record goes
   if (unlink(path.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "unlink " + path);
+  if (info) unindex(*info);
   return ok_status();
 }
 

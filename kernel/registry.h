@@ -8,8 +8,15 @@
 //   writable=/tmp:/data cgroup_id=4711 init_pid=12345 created_unix_ns=...
 // An empty rlimit value means unlimited; an empty (or absent) writable list means the kernel
 // layer's default writable set.
+//
+// An index, <run_dir>/cells/.index/{cid-N,port-P} -> name (symlinks), says which record claims
+// a cid or a port, so a create among N cells reads the few records it could clash with instead
+// of all N. The records stay the truth: an index entry is written before its record and
+// removed after it, so an entry without a matching record is only a stale hint, and a record
+// is never missing from the index (a registry without an index is indexed in full once).
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,10 +51,20 @@ class Registry {
   Status remove(std::string_view name) const;
   // Names of all records, sorted.
   Result<std::vector<std::string>> names() const;
+  // Names of the records the index says claim CID or any of PORTS (sorted, each once; a stale
+  // hint among them is possible, so callers check the record). Call with lock() held.
+  Result<std::vector<std::string>> claimants(uint32_t cid, std::span<const uint16_t> ports) const;
 
   const std::string& dir() const { return dir_; }
 
  private:
+  std::string index_dir() const { return dir_ + "/.index"; }
+  // Builds the index from every record when it does not exist yet (a registry written before
+  // the index existed).
+  Status ensure_index() const;
+  Status index(const CellInfo& info) const;
+  void unindex(const CellInfo& info) const;
+
   std::string dir_;
 };
 

@@ -118,5 +118,47 @@ TEST(Registry, SavesLoadsListsAndRemoves) {
   std::filesystem::remove_all(tmpl);
 }
 
+// The index names who claims a cid or a port; a removal clears only the remover's own claims,
+// and a registry written before the index existed is indexed in full on first use.
+TEST(Registry, IndexNamesTheClaimantsOfACidOrPort) {
+  char tmpl[] = "/tmp/cells-registry-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  auto paths = *Paths::from_root(tmpl);
+  Registry reg(paths);
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(*reg.claimants(42, {}), Names{});
+  CellInfo web = sample();  // cid 42
+  web.ports = {80, 443};
+  CellInfo db = sample();
+  db.name = "db";
+  db.cid = 7;
+  db.ports = {5432};
+  ASSERT_TRUE(reg.save(web).ok());
+  ASSERT_TRUE(reg.save(db).ok());
+  const std::vector<uint16_t> none, https{443}, both{5432, 80}, other{8080};
+  EXPECT_EQ(*reg.claimants(1, none), Names{});
+  EXPECT_EQ(*reg.claimants(42, none), Names{"web"});
+  EXPECT_EQ(*reg.claimants(1, https), Names{"web"});
+  EXPECT_EQ(*reg.claimants(42, both), (Names{"db", "web"})) << "each name once";
+  EXPECT_EQ(*reg.claimants(1, other), Names{});
+
+  // web's port 80 passes to a new cell before web's record goes: web's removal keeps it.
+  CellInfo next = sample();
+  next.name = "next";
+  next.cid = 43;
+  next.ports = {80};
+  ASSERT_TRUE(reg.save(next).ok());
+  ASSERT_TRUE(reg.remove("web").ok());
+  const std::vector<uint16_t> web_ports{80, 443};
+  EXPECT_EQ(*reg.claimants(42, web_ports), Names{"next"});
+
+  // A registry from before the index: the records alone. The first lookup indexes them all.
+  std::filesystem::remove_all(reg.dir() + "/.index");
+  EXPECT_EQ(*reg.claimants(7, none), Names{"db"});
+  EXPECT_EQ(*reg.claimants(1, std::vector<uint16_t>{80}), Names{"next"});
+  EXPECT_EQ(*reg.names(), (Names{"db", "next"})) << "the index is not a record";
+  std::filesystem::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace cells::kernel

@@ -109,14 +109,15 @@ std::string clash(const CellSpec& spec, const CellInfo& other) {
   return "";
 }
 
-// A new cell must not share its name, cid or any reserved port with a live cell. The records
-// are read without their cgroups and only a record that clashes is checked for being live (a
-// stale one is dropped, as list() drops it): a create among N cells opens one cgroup, not N.
+// A new cell must not share its name, cid or any reserved port with a live cell. The registry's
+// index names the records that could clash; only those are read, and only a record that does
+// clash is checked for being live (a stale one is dropped, as list() drops it): a create among
+// N cells reads a record per port, not N.
 Status check_conflicts(const CellSpec& spec, const Registry& registry, const Paths& paths) {
   if (CellCgroup::exists(paths.cgroup_parent(), spec.name)) {
     return Error(ErrorKind::kExists, "a cell named " + spec.name + " exists already");
   }
-  for (const auto& name : CELLS_TRY(registry.names())) {
+  for (const auto& name : CELLS_TRY(registry.claimants(spec.cid, spec.ports))) {
     auto other = registry.load(name);
     if (!other) {
       if (other.error().kind() == ErrorKind::kNotFound) continue;  // removed meanwhile
