@@ -10,7 +10,7 @@ RESTORE_PEERS = ["zstd|tar", "zstd|tar+sync+swap", "restic", "borg"]
 
 
 def run(ctx):
-    sizes, reps = ([10, 100], 2) if ctx.quick else ([10, 100, 1024], 3)
+    sizes, reps = ([10, 100], 2) if ctx.quick else ([10, 100, 1024], 2)  # per round
     per = {}
     for mib in sizes:
         raw = os.path.join(ctx.raw_dir, f"backup-{mib}.tsv")

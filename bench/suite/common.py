@@ -151,20 +151,42 @@ class Context:
         self.metrics = []
         self.series = []
         self.notes = []
-        self.refs = {}
         self.growth = {}
         self.raw_dir = os.path.join(out, "raw")
         os.makedirs(self.raw_dir, exist_ok=True)
+        # Rounds: run.py runs every benchmark more than once, spread over the whole run, because
+        # the machine drifts over minutes (other tenants, writeback) more than between samples
+        # seconds apart. A benchmark passes each round's samples; pool() keeps them per round.
+        self.round = 1
+        self.rounds = 1
+        self._pools = {}
+        self._notes = {}
+
+    def pool(self, key, samples):
+        """Adds this round's samples under key (a round repeated replaces its own) and returns
+        (every round's samples in one list, the per-round lists)."""
+        per_round = self._pools.setdefault(key, {})
+        per_round[self.round] = list(samples)
+        rounds = [per_round[r] for r in sorted(per_round)]
+        return [x for r in rounds for x in r], rounds
 
     def metric(self, bench, key, name, unit, cells, peers, goal=None, better="lower",
                ratio_goal=None, detail="", refs=None):
         """One summary row. cells/peers hold samples; the best peer is the one with the best
         median; ratio = cells median / best peer median. ratio_goal (e.g. 1.03) or goal
         (absolute, in unit) decide 'met?'. refs are shown but never chosen as the best peer
-        (e.g. the same server with no isolation at all)."""
+        (e.g. the same server with no isolation at all).
+
+        The samples are this round's: the row shown pools every round so far (and replaces the
+        row of the round before), and keeps each round's median of the cells side."""
+        cells, cell_rounds = self.pool((bench, key, "cells"), cells)
+        peers = {k: self.pool((bench, key, "peer", k), s)[0] for k, s in peers.items() if s}
+        refs = {k: self.pool((bench, key, "ref", k), s)[0] for k, s in (refs or {}).items() if s}
         c = summarize(cells)
+        if len(cell_rounds) > 1:
+            c["round_medians"] = [statistics.median(r) for r in cell_rounds]
         p = {name_: summarize(s) for name_, s in peers.items() if s}
-        r = {name_: summarize(s) for name_, s in (refs or {}).items() if s}
+        r = {name_: summarize(s) for name_, s in refs.items() if s}
         best = None
         if p:
             pick = min if better == "lower" else max
@@ -178,21 +200,30 @@ class Context:
         elif ratio_goal is not None and ratio is not None:
             met = ratio <= ratio_goal if better == "lower" else ratio >= ratio_goal
             goal_text = f"ratio {'<=' if better == 'lower' else '>='} {ratio_goal:g}"
-        self.metrics.append({"bench": bench, "key": key, "name": name, "unit": unit,
-                             "better": better, "cells": c, "peers": p, "refs": r, "best_peer": best,
-                             "ratio": ratio, "goal": goal_text, "met": met, "detail": detail})
+        row = {"bench": bench, "key": key, "name": name, "unit": unit,
+               "better": better, "cells": c, "peers": p, "refs": r, "best_peer": best,
+               "ratio": ratio, "goal": goal_text, "met": met, "detail": detail}
+        self.metrics = [m for m in self.metrics if (m["bench"], m["key"]) != (bench, key)] + [row]
         self.log(f"  {name}: {fmt(c['median'])} {unit} [{fmt(c['p10'])}..{fmt(c['p90'])}]"
                  + (f", best peer {best} {fmt(p[best]['median'])}, ratio {ratio:.2f}" if best else ""))
 
     def curve(self, key, title, xlabel, ylabel, lines, logx=False):
-        """A plot: lines = {label: [(x, samples), ...]}; x is a number or a category name."""
-        self.series.append({"key": key, "title": title, "xlabel": xlabel, "ylabel": ylabel,
-                            "logx": logx,
-                            "lines": {k: [[x, summarize(s)] for x, s in v] for k, v in lines.items()}})
+        """A plot: lines = {label: [(x, samples), ...]}; x is a number or a category name. Like
+        metric(), the samples are this round's and the plot pools every round."""
+        pooled = {k: [[x, summarize(self.pool(("curve", key, k, x), s)[0])] for x, s in v]
+                  for k, v in lines.items()}
+        self.series = [s for s in self.series if s["key"] != key] + [
+            {"key": key, "title": title, "xlabel": xlabel, "ylabel": ylabel, "logx": logx,
+             "lines": pooled}]
 
-    def note(self, text):
+    def note(self, bench, text):
+        """A benchmark's notes describe its latest round (computed from pooled samples where they
+        quote numbers), so a round replaces the notes of the rounds before it."""
         self.log("  note: " + text)
-        self.notes.append(text)
+        if self._notes.get(bench, (None,))[0] != self.round:
+            self._notes[bench] = (self.round, [])
+        self._notes[bench][1].append(text)
+        self.notes = [n for _, ns in self._notes.values() for n in ns]
 
 
 def fmt(x):

@@ -1,6 +1,6 @@
 """6. Enforcement overhead: bench/overhead's static workload (getpid loop, file-creation loop,
 loopback TCP echo) inside a high cell (user namespace, seccomp, Landlock, capabilities, the
-cgroup-BPF programs) against the same binary on the host, in alternating rounds. The workload
+cgroup-BPF programs) against the same binary on the host, alternating which side goes first. The workload
 times itself, so process start and cell entry are not in the numbers. The summary compares CPU
 time per operation (user + system of the workload process), which waiting for a core on a
 shared machine does not inflate; wall time per operation is kept in the raw results and the
@@ -23,7 +23,7 @@ WORKLOADS = ("getpid", "files", "tcp")
 
 
 def run(ctx):
-    rounds = 3 if ctx.quick else 11
+    reps = 3 if ctx.quick else 7  # per round of the suite
     n = {"getpid": 1_000_000, "files": 10_000, "tcp": 10_000}
     if not ctx.quick:
         n = {k: v * 3 for k, v in n.items()}
@@ -74,7 +74,7 @@ def run(ctx):
         wall = {m: {"cell": [], "host": []} for m in WORKLOADS}
         res["getpid"]["seccomp"], wall["getpid"]["seccomp"] = [], []
         have_bwrap = shutil.which("bwrap") is not None
-        for r in range(rounds):
+        for r in range(reps):
             for m in WORKLOADS:
                 # Alternate which side goes first, so warm caches and load drift are shared.
                 order = (("cell", cell), ("host", host)) if r % 2 == 0 else (("host", host), ("cell", cell))
@@ -89,12 +89,15 @@ def run(ctx):
         titles = {"getpid": "getpid syscall", "files": "create+write+close+unlink a file",
                   "tcp": "loopback TCP echo round trip (64 B)"}
         for m in WORKLOADS:
-            wc, wh = statistics.median(wall[m]["cell"]), statistics.median(wall[m]["host"])
-            detail = (f"{n[m]:,} ops per sample, {rounds} rounds; wall ns/op median "
+            # The detail quotes every round so far, as the row does.
+            wc, wh = (statistics.median(ctx.pool(("overhead", "wall", m, side), wall[m][side])[0])
+                      for side in ("cell", "host"))
+            detail = (f"{n[m]:,} ops per sample, {reps} per round; wall ns/op median "
                       f"{wc:,.0f} in the cell vs {wh:,.0f} on the host ({wc / wh:.2f}x)")
             floor_cpu = res[m].get("seccomp")
             if floor_cpu:
-                cc, cf = statistics.median(res[m]["cell"]), statistics.median(floor_cpu)
+                cc, cf = (statistics.median(ctx.pool(("overhead", "cpu", m, side), res[m][side])[0])
+                          for side in ("cell", "seccomp"))
                 detail += (f"; host under an allow-all seccomp filter {cf:,.0f} CPU ns/op, "
                            f"the cell {cc / cf:.2f}x that floor")
             ctx.metric("overhead", m, f"enforcement overhead: {titles[m]}, high cell", "CPU ns/op",

@@ -98,6 +98,16 @@ def plot(series, out_dir, raw_dir):
     return png
 
 
+def rounds_text(meta):
+    """'3 rounds spread over the run (backup: 2)' from {benchmark: rounds}."""
+    per = meta.get("rounds") or {}
+    if not per or max(per.values()) == 1:
+        return "one round"
+    most = max(set(per.values()), key=lambda n: (list(per.values()).count(n), n))
+    others = ", ".join(f"{b}: {n}" for b, n in per.items() if n != most)
+    return f"{most} rounds spread over the run" + (f" ({others})" if others else "")
+
+
 def summary_markdown(results, pngs, out_dir, doc):
     meta = results["meta"]
     rel = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(doc))) if doc else out_dir
@@ -111,10 +121,11 @@ def summary_markdown(results, pngs, out_dir, doc):
              f"{meta['kernel']}; load average {' '.join(meta['loadavg_start'])} at the start, "
              f"{' '.join(meta['loadavg_end'])} at the end.",
              "",
-             "Every row: median [p10..p90] over the run's repetitions; the peers ran in the same "
+             "Every row: median [p10..p90] over the run's repetitions, pooled over "
+             f"{rounds_text(meta)}; the peers ran in the same "
              "run, interleaved. ratio = cells median / best peer median (for MiB/s and ops/s, "
              "higher is better, so above 1 is cells ahead; for times and memory below 1 is). "
-             "Regenerate with `tools/bench` (about 30 min) or `tools/bench --quick` "
+             "Regenerate with `tools/bench` (about 20 min) or `tools/bench --quick` "
              "(reduced sizes, under 3 min); compare two runs with "
              "`tools/bench --compare OLD.json NEW.json`.",
              "",
@@ -123,6 +134,20 @@ def summary_markdown(results, pngs, out_dir, doc):
     for row in summary_rows(results):
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    drift = [m for m in results["metrics"] if m["cells"].get("round_medians")]
+    if drift:
+        # Shown because the rounds are there to catch drift: a row whose rounds disagree says
+        # more about the machine than its pooled spread does.
+        lines.append("Each round's median (cells side), in the order the rounds ran:")
+        lines.append("")
+        lines.append("| metric | " + " | ".join(
+            f"round {i + 1}" for i in range(max(len(m["cells"]["round_medians"]) for m in drift)))
+            + " |")
+        lines.append("|---|" + "---|" * max(len(m["cells"]["round_medians"]) for m in drift))
+        for m in drift:
+            lines.append(f"| {m['name']} | " + " | ".join(
+                fmt(x) for x in m["cells"]["round_medians"]) + " |")
+        lines.append("")
     if results["failures"]:
         lines.append("Benchmarks that failed in this run (no rows above):")
         for k, v in results["failures"].items():

@@ -73,6 +73,54 @@ class Metric(unittest.TestCase):
         self.assertIsNone(m["met"])
 
 
+class Rounds(unittest.TestCase):
+    """A full run measures each benchmark in rounds: every row, plot and note must describe all
+    rounds so far, with one row per metric."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ctx = ctx_in(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_rows_pool_every_round_and_keep_each_rounds_median(self):
+        self.ctx.metric("b", "k", "start", "ms", [10, 11, 12], {"peer": [20, 20]}, ratio_goal=1.0)
+        self.assertNotIn("round_medians", self.ctx.metrics[0]["cells"])
+        self.ctx.round = 2
+        self.ctx.metric("b", "k", "start", "ms", [30, 31, 32], {"peer": [40, 40]}, ratio_goal=1.0)
+        self.assertEqual(len(self.ctx.metrics), 1)
+        m = self.ctx.metrics[0]
+        self.assertEqual(m["cells"]["n"], 6)
+        self.assertEqual(m["cells"]["median"], 21)
+        self.assertEqual(m["cells"]["round_medians"], [11, 31])
+        self.assertEqual(m["peers"]["peer"]["median"], 30)
+        # A round that is run again replaces its own samples instead of adding to them.
+        self.ctx.metric("b", "k", "start", "ms", [50, 50, 50], {"peer": [40]}, ratio_goal=1.0)
+        self.assertEqual(self.ctx.metrics[0]["cells"]["round_medians"], [11, 50])
+
+    def test_plots_pool_and_notes_describe_the_latest_round(self):
+        for rnd, (samples, text) in enumerate((([1, 2], "first"), ([3, 4], "second")), start=1):
+            self.ctx.round = rnd
+            self.ctx.curve("c", "t", "x", "y", {"line": [(10, samples)]})
+            self.ctx.note("b", text)
+            if rnd == 1:
+                self.ctx.note("other", "other 1")  # a benchmark without a second round
+        self.assertEqual(len(self.ctx.series), 1)
+        self.assertEqual(self.ctx.series[0]["lines"]["line"][0][1]["n"], 4)
+        self.assertEqual(self.ctx.notes, ["second", "other 1"])
+
+    def test_report_shows_each_rounds_median(self):
+        for rnd in (1, 2, 3):
+            self.ctx.round = rnd
+            self.ctx.metric("b", "k", "apply", "ms", [rnd * 10.0] * 3, {})
+        r = results(self.ctx)
+        r["meta"]["rounds"] = {"start": 3, "backup": 2}
+        text = report.summary_markdown(r, [], self.tmp.name, None)
+        self.assertIn("| apply | 10.0 | 20.0 | 30.0 |", text)
+        self.assertIn("pooled over 3 rounds spread over the run (backup: 2)", text)
+
+
 def results(ctx):
     return {"meta": {"mode": "quick", "duration_s": 10, "date": "today", "commit": "abc",
                      "dirty": False, "cpu": "cpu", "cores": 2, "mem_gib": 1, "os": "os",

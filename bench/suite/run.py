@@ -16,9 +16,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import report  # noqa: E402
 
-# Order: the cheap, sensitive ones first (start, overhead), the disk-heavy ones last so their
-# page cache and writeback do not disturb the latency numbers.
+# Order within a round: the cheap, sensitive ones first (start, overhead), the disk-heavy ones
+# last so their page cache and writeback do not disturb the latency numbers.
 BENCHES = ["start", "service", "overhead", "scaling", "journal", "backup"]
+
+
+def schedule(quick):
+    """[(round, benchmark)]. One run's spread from samples seconds apart understated how far the
+    machine drifts in half an hour (session 5: 8 of 23 medians of a second run fell outside the
+    first run's p10..p90), so a full run measures every benchmark in rounds spread over the
+    whole run and reports the spread of all of them: three rounds of the short benchmarks, and
+    backup (7 minutes a round) between them twice. --quick is one round."""
+    if quick:
+        return [(1, b) for b in BENCHES]
+    short = [b for b in BENCHES if b != "backup"]
+    return ([(1, b) for b in short] + [(1, "backup")] + [(2, b) for b in short]
+            + [(2, "backup")] + [(3, b) for b in short])
 
 
 def machine(src):
@@ -73,20 +86,22 @@ def main():
     meta["mode"] = "quick" if a.quick else "full"
     failures = {}
     durations = {}
+    plan = [(r, b) for r, b in schedule(a.quick) if not only or b in only]
+    ctx.rounds = max(r for r, _ in plan)
+    meta["rounds"] = {b: sum(1 for _, x in plan if x == b) for b in BENCHES if any(x == b for _, x in plan)}
     t_all = time.time()
-    for name in BENCHES:
-        if only and name not in only:
-            continue
-        log(f"== {name}")
+    for rnd, name in plan:
+        ctx.round = rnd
+        log(f"== {name} (round {rnd} of {ctx.rounds})")
         t0 = time.time()
         try:
             __import__(name).run(ctx)
         except Exception as e:  # one broken benchmark must not lose the others' results
-            failures[name] = f"{type(e).__name__}: {e}"
+            failures[name] = f"round {rnd}: {type(e).__name__}: {e}"
             log(f"  FAILED: {failures[name]}")
             logf.write(traceback.format_exc())
-        durations[name] = round(time.time() - t0, 1)
-        log(f"  ({durations[name]} s)")
+        durations[name] = round(durations.get(name, 0) + time.time() - t0, 1)
+        log(f"  ({time.time() - t0:.1f} s)")
     meta["duration_s"] = round(time.time() - t_all, 1)
     meta["durations_s"] = durations
     with open("/proc/loadavg") as f:

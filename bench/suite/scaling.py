@@ -44,8 +44,9 @@ def slope(points):
 
 def run(ctx):
     sizes = [1, 10, 100] if ctx.quick else [1, 10, 100, 1000]
-    runs = 5 if ctx.quick else 15
-    change_runs = 5 if ctx.quick else 15
+    # Per round: run.py repeats the benchmark in rounds spread over the run.
+    runs = 5 if ctx.quick else 10
+    change_runs = 5 if ctx.quick else 10
     names = ["cell list", "cat manifests", "stats -P", "ps -e", "noop apply", "one-cell change apply"]
     data = {k: {} for k in names}
     cpu_data = {k: {} for k in names}
@@ -82,12 +83,15 @@ def run(ctx):
         finally:
             sr.close()
     top = sizes[-1]
-    med = {k: {n: statistics.median(v) for n, v in data[k].items()} for k in names}
-    cmed = {k: {n: statistics.median(v) for n, v in cpu_data[k].items()} for k in names}
+    # The notes and the growth describe every round so far; the rows and plots pool by themselves.
+    med = {k: {n: statistics.median(ctx.pool(("scaling", "wall", k, n), v)[0])
+               for n, v in data[k].items()} for k in names}
+    cmed = {k: {n: statistics.median(ctx.pool(("scaling", "cpu", k, n), v)[0])
+                for n, v in cpu_data[k].items()} for k in names}
     growth = {k: slope([(n, med[k][n]) for n in sizes if n >= 10]) for k in names}
     cpu_growth = {k: slope([(n, max(cmed[k][n], 0.01)) for n in sizes if n >= 10]) for k in names}
     for k in names:
-        ctx.note(f"scaling: {k}: wall {med[k][sizes[0]]:.1f} ms at {sizes[0]} cells, "
+        ctx.note("scaling", f"scaling: {k}: wall {med[k][sizes[0]]:.1f} ms at {sizes[0]} cells, "
                  f"{med[k][top]:.1f} ms at {top} (N^{growth[k]:.2f} from 10); CPU "
                  f"{cmed[k][sizes[0]]:.1f} -> {cmed[k][top]:.1f} ms (N^{cpu_growth[k]:.2f})")
     ctx.metric("scaling", "list", f"cellmgr cell list, {top} running cells", "ms",
@@ -103,10 +107,13 @@ def run(ctx):
                data["one-cell change apply"][top], {"no-op apply": data["noop apply"][top]},
                detail=f"growth N^{growth['one-cell change apply']:.2f}; the scan of all N cells "
                       "is the no-op apply's, which grows linearly at most")
-    # What the change itself costs: each change sample less the no-op median at the same N (the
-    # apply compares every declared cell either way). This part must not grow with N.
-    marginal = {n: [t - med["noop apply"][n] for t in data["one-cell change apply"][n]] for n in sizes}
-    mmed = {n: statistics.median(v) for n, v in marginal.items()}
+    # What the change itself costs: each change sample less the no-op median at the same N and
+    # in the same round (the apply compares every declared cell either way). This part must not
+    # grow with N.
+    marginal = {n: [t - statistics.median(data["noop apply"][n])
+                    for t in data["one-cell change apply"][n]] for n in sizes}
+    mmed = {n: statistics.median(ctx.pool(("scaling", "marginal", n), v)[0])
+            for n, v in marginal.items()}
     ctx.metric("scaling", "change-marginal",
                f"one-cell change, cost over the no-op apply, {top} vs 1 running cells", "ms",
                marginal[top], {"same change, 1 cell": marginal[sizes[0]]}, ratio_goal=1.5,

@@ -10,7 +10,7 @@ PEERS = ["bwrap", "unshare", "nspawn", "crun"]
 
 
 def run(ctx):
-    runs = 10 if ctx.quick else 60
+    runs = 10 if ctx.quick else 30  # per round
     out = os.path.join(ctx.raw_dir, "cell_start.json")
     env = dict(os.environ, CELL_START_PEERS="all", CELL_START_JSON=out)
     r = sh([os.path.join(ctx.src, "bench/kernel/cell_start.sh"), ctx.build, str(runs)], env=env)
