@@ -369,6 +369,44 @@ TEST(StoreWriterLock, SecondWriterIsRefusedNamingTheRunningOperation) {
   ASSERT_TRUE(after.ok()) << after.error().message();
 }
 
+// An flock belongs to the open file: a process that inherited the holder's descriptor holds
+// the lock after the holder died. The refusal says so and names that process.
+TEST(StoreWriterLock, ARefusalNamesTheProcessThatStillHoldsALockWhoseOwnerDied) {
+  ScratchRoot r;
+  { Store init = open_rw(r); }
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t owner = ::fork();
+  ASSERT_GE(owner, 0);
+  if (owner == 0) {
+    ::close(p[0]);
+    auto s = Store::open(r.paths(), OpenMode::kReadWrite);
+    if (!s) _exit(2);
+    auto op = s->begin_operation("cell.create", "cell/web");
+    if (!op) _exit(3);
+    pid_t heir = ::fork();  // inherits the lock's descriptor, then outlives its parent
+    if (heir == 0) {
+      for (;;) ::pause();
+    }
+    if (::write(p[1], &heir, sizeof heir) != sizeof heir) _exit(4);
+    _exit(0);
+  }
+  ::close(p[1]);
+  pid_t heir = 0;
+  ASSERT_EQ(::read(p[0], &heir, sizeof heir), ssize_t(sizeof heir));
+  ::close(p[0]);
+  ::waitpid(owner, nullptr, 0);
+
+  Store s = open_rw(r);
+  auto op = s.begin_operation("volume.create", "volume/v");
+  ::kill(heir, SIGKILL);
+  ASSERT_FALSE(op.ok());
+  const std::string& m = op.error().message();
+  EXPECT_NE(m.find("by pid " + std::to_string(owner)), std::string::npos) << m;
+  EXPECT_NE(m.find("which has exited; the lock is still held by pid " + std::to_string(heir)),
+            std::string::npos) << m;
+}
+
 TEST(StoreWriterLock, WaitingWriterProceedsWhenTheHolderFinishes) {
   ScratchRoot r;
   { Store init = open_rw(r); }

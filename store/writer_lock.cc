@@ -1,12 +1,16 @@
 #include "store/writer_lock.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <sstream>
+#include <vector>
 
 #include "base/files.h"
 #include "base/syscall.h"
@@ -25,6 +29,45 @@ std::string encode_owner(const LockOwner& o) {
   }
   return "op " + std::to_string(o.operation_id) + "\npid " + std::to_string(o.pid) + "\nkind " +
          o.kind + "\ntarget " + o.target + "\ncmd " + cmd + "\n";
+}
+
+bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+// The processes (other than this one) with PATH open, as "pid P (comm)". Asked only when the
+// recorded holder is dead but the flock is still held: an flock belongs to the open file, so a
+// process that inherited the descriptor (a child forked before the kill, not yet exec'd) holds
+// it on. Naming it tells the operator what to wait for or stop.
+std::vector<std::string> processes_holding(const std::string& path) {
+  std::vector<std::string> out;
+  struct stat want;
+  if (::stat(path.c_str(), &want) != 0) return out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return out;
+  while (struct dirent* e = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0' || pid == ::getpid()) continue;
+    const std::string fd_dir = std::string("/proc/") + e->d_name + "/fd";
+    DIR* fds = ::opendir(fd_dir.c_str());
+    if (fds == nullptr) continue;  // exited meanwhile, or not ours to read
+    bool holds = false;
+    while (struct dirent* f = ::readdir(fds)) {
+      struct stat st;
+      if (f->d_name[0] != '.' && ::fstatat(::dirfd(fds), f->d_name, &st, 0) == 0 &&
+          st.st_dev == want.st_dev && st.st_ino == want.st_ino) {
+        holds = true;
+        break;
+      }
+    }
+    ::closedir(fds);
+    if (!holds) continue;
+    auto comm = read_file(std::string("/proc/") + e->d_name + "/comm");
+    std::string name = comm ? *comm : "?";
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    out.push_back("pid " + std::to_string(pid) + " (" + name + ")");
+  }
+  ::closedir(proc);
+  return out;
 }
 
 }  // namespace
@@ -77,14 +120,19 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const LockOwner& 
     // empty or still names the previous holder (found by the 50-way parallel start test,
     // tests/load). A record is believed once it is complete and its pid is alive.
     auto holder = read_owner(dir);
-    for (int i = 0; i < 1000 && (!holder || (::kill(holder->pid, 0) != 0 && errno == ESRCH)); ++i) {
+    for (int i = 0; i < 1000 && (!holder || !alive(holder->pid)); ++i) {
       ::usleep(2000);  // up to 2 s: on a loaded host the holder may wait that long for a CPU
       holder = read_owner(dir);
     }
+    std::string who = holder ? holder->describe() : std::string("holder unknown");
+    if (holder && !alive(holder->pid)) {
+      std::string others;
+      for (const auto& p : processes_holding(path)) others += (others.empty() ? "" : ", ") + p;
+      who += " (which has exited; the lock is still held by " +
+             (others.empty() ? std::string("a process this one cannot see") : others) + ")";
+    }
     return Error(ErrorKind::kBusy,
-                 "another operation is running: " +
-                     (holder ? holder->describe() : std::string("holder unknown")) +
-                     "; retry when it finishes, or wait for it");
+                 "another operation is running: " + who + "; retry when it finishes, or wait for it");
   }
   // The record is advisory (it only names the holder in errors), so it is not fsynced: after a
   // crash the flock is gone anyway and the next holder overwrites it.
