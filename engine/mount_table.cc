@@ -201,6 +201,7 @@ constexpr long kSysListmount = 458;
 constexpr unsigned kStatxMntIdUnique = 0x4000;  // STATX_MNT_ID_UNIQUE
 constexpr uint64_t kStatmountMntBasic = 0x2;    // STATMOUNT_MNT_BASIC
 constexpr uint64_t kStatmountMntPoint = 0x10;   // STATMOUNT_MNT_POINT
+constexpr uint64_t kStatmountAsked = kStatmountMntBasic | kStatmountMntPoint;
 
 struct MntIdReq {  // struct mnt_id_req, version 0 (24 bytes)
   uint32_t size;
@@ -239,7 +240,7 @@ struct MountOf {
 
 Result<MountOf> stat_mount(uint64_t id) {
   std::vector<char> buf(kStatmountStrings + 4096);
-  MntIdReq req{sizeof(MntIdReq), 0, id, kStatmountMntBasic | kStatmountMntPoint};
+  MntIdReq req{sizeof(MntIdReq), 0, id, kStatmountAsked};
   for (;;) {
     if (::syscall(kSysStatmount, &req, buf.data(), buf.size(), 0) == 0) break;
     if (errno != EOVERFLOW) return Error::sys(errno, "statmount " + std::to_string(id));
@@ -251,8 +252,7 @@ Result<MountOf> stat_mount(uint64_t id) {
   std::memcpy(&mask, buf.data() + kStatmountMaskOffset, sizeof mask);
   std::memcpy(&out.parent, buf.data() + kStatmountParentOffset, sizeof out.parent);
   std::memcpy(&offset, buf.data() + kStatmountMntPointOffset, sizeof offset);
-  if ((mask & (kStatmountMntBasic | kStatmountMntPoint)) != (kStatmountMntBasic | kStatmountMntPoint) ||
-      kStatmountStrings + offset >= buf.size()) {
+  if ((mask & kStatmountAsked) != kStatmountAsked || kStatmountStrings + offset >= buf.size()) {
     return Error(ErrorKind::kCorrupt, "statmount " + std::to_string(id) + " gave no mount point");
   }
   out.point.assign(buf.data() + kStatmountStrings + offset);
@@ -280,7 +280,9 @@ Result<std::optional<std::vector<std::string>>> mount_tree_at(const std::string&
   for (size_t i = 0; i < ids.size(); ++i) {
     auto kids = list_children(ids[i]);
     if (!kids) {
-      if (kids.error().sys_errno() == ENOSYS) return Answer();
+      // ENOSYS: before 6.8; EPERM: a seccomp filter (a container's) that does not know it.
+      const int err = kids.error().sys_errno();
+      if (err == ENOSYS || err == EPERM) return Answer();
       return std::move(kids).error();
     }
     for (uint64_t k : *kids) {

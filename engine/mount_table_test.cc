@@ -121,14 +121,18 @@ std::string tree_scenario() {
     return r->value_or(Points{"no listmount"});
   };
   if (tree(root) == Points{"no listmount"}) return "";  // a kernel before 6.8: nothing to test
-  if (tree(root) != Points{} || tree(root + "/missing") != Points{}) return "an unmounted root has a tree";
+  if (tree(root) != Points{} || tree(root + "/missing") != Points{}) {
+    return "an unmounted root has a tree";
+  }
   if (!tmpfs(root) || !tmpfs(root + "/a") || !tmpfs(root + "/a/b") || !tmpfs(root + "/c")) {
     return "mount the tree";
   }
   const uint64_t reads = mount_table_reads();
   const Points got = tree(root);
   if (mount_table_reads() != reads) return "listing the tree read the table";
-  auto at = [&](const std::string& p) { return std::find(got.begin(), got.end(), p) - got.begin(); };
+  auto at = [&](const std::string& p) {
+    return std::find(got.begin(), got.end(), p) - got.begin();
+  };
   if (got.size() != 4 || got.front() != root || at(root + "/a") > at(root + "/a/b") ||
       at(root + "/c") == 4) {
     std::string all;

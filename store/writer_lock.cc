@@ -131,8 +131,8 @@ Result<WriterLock> WriterLock::acquire(const std::string& dir, const LockOwner& 
       who += " (which has exited; the lock is still held by " +
              (others.empty() ? std::string("a process this one cannot see") : others) + ")";
     }
-    return Error(ErrorKind::kBusy,
-                 "another operation is running: " + who + "; retry when it finishes, or wait for it");
+    return Error(ErrorKind::kBusy, "another operation is running: " + who +
+                                       "; retry when it finishes, or wait for it");
   }
   // The record is advisory (it only names the holder in errors), so it is not fsynced: after a
   // crash the flock is gone anyway and the next holder overwrites it.
