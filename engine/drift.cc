@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "kernel/cell.h"
 
 namespace cells::engine {
@@ -29,6 +31,24 @@ std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const C
   auto info = rt.find(want.name);
   if (!info) return {};
   return policy_drift(*info, want);
+}
+
+std::string policy_json(const CellManifest& m, const std::string& base, const std::string& root) {
+  nlohmann::json mounts = nlohmann::json::array();
+  for (const auto& mt : m.mounts) {
+    mounts.push_back({{"source", mt.from},
+                      {"kind", mt.source == Mount::Source::kVolume ? "volume" : "host"},
+                      {"target", mt.target},
+                      {"ro", mt.read_only}});
+  }
+  auto limit = [](const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  // rlimits let a reader that has the record skip the kernel's registry when nothing differs
+  // (reads.cc); records written before they were added simply never match.
+  nlohmann::json rlimits = {{"nofile", limit(m.rlimits.nofile)}, {"as", limit(m.rlimits.as)},
+                            {"core", limit(m.rlimits.core)}};
+  return nlohmann::json{{"profile", m.profile}, {"ports", m.reserved_ports}, {"base", base},
+                        {"root", root},         {"mounts", mounts},         {"rlimits", rlimits}}
+      .dump();
 }
 
 std::vector<std::string> policy_drift(const kernel::CellInfo& info, const CellManifest& want) {
@@ -75,7 +95,8 @@ Result<const GenerationCache::Entry*> GenerationCache::get(uint64_t gen) {
 
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              GenerationCache& cache, const CellManifest& want,
-                             const std::optional<store::ApplyPlan>& want_plan) {
+                             const std::optional<store::ApplyPlan>& want_plan,
+                             std::string_view want_text) {
   CellDrift d;
   auto running = rt.find(want.name);  // once: each lookup reads the record and the cgroup
   d.running = bool(running);
@@ -84,8 +105,12 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
   const GenerationCache::Entry* applied = CELLS_TRY(cache.get(d.applied_generation));
   if (auto c = applied->cell_index.find(want.name); c != applied->cell_index.end()) {
     const auto& text = applied->generation->desired.cells[c->second].manifest_text;
-    d.applied = CELLS_TRY_CTX(parse_cell(want.name + ".cell", text),
-                              "generation " + std::to_string(d.applied_generation));
+    if (!want_text.empty() && text == want_text) {
+      d.applied = want;  // the same text parses to the same manifest: a no-op apply's common case
+    } else {
+      d.applied = CELLS_TRY_CTX(parse_cell(want.name + ".cell", text),
+                                "generation " + std::to_string(d.applied_generation));
+    }
   }
   if (d.running) {
     if (d.applied) {

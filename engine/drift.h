@@ -50,9 +50,12 @@ class GenerationCache {
 // WANT_PLAN: the desired plan (nullopt: none). Reads the runtime record and the applied
 // generation from ST (through CACHE), the policy in force from the kernel.
 // RT: the kernel runtime, opened once by the caller (opening probes kernel features).
+// WANT_TEXT: WANT's manifest text, when known: a generation that holds the same text applied
+// WANT itself, so its copy need not be parsed again (empty: always parse).
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              GenerationCache& cache, const CellManifest& want,
-                             const std::optional<store::ApplyPlan>& want_plan);
+                             const std::optional<store::ApplyPlan>& want_plan,
+                             std::string_view want_text = {});
 
 // The service and policy fields that differ between two manifests.
 std::vector<std::string> service_diff(const CellManifest& a, const CellManifest& b);
@@ -63,6 +66,11 @@ std::vector<std::string> pending_policy_drift(const Paths& paths, const CellMani
 std::vector<std::string> pending_policy_drift(const kernel::Runtime& rt, const CellManifest& want);
 // The same for a cell already looked up: INFO is its policy in force.
 std::vector<std::string> policy_drift(const kernel::CellInfo& info, const CellManifest& want);
+
+// The policy a cell started from M is given, as its runtime record keeps it (volume remove
+// reads the mounts): profile, ports, rlimits, base, root and mounts, as canonical JSON. BASE is
+// M's base or the host's default; ROOT the cell's root directory.
+std::string policy_json(const CellManifest& m, const std::string& base, const std::string& root);
 
 // The manifest of cell NAME in generation GEN of ST (parsed from its stored text).
 Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& st, uint64_t gen,

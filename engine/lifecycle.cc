@@ -14,6 +14,7 @@
 #include "base/files.h"
 #include "base/process.h"
 #include "engine/controlplane.h"
+#include "engine/drift.h"
 #include "engine/mount_table.h"
 #include "engine/rootwrite.h"
 #include "engine/volumes.h"
@@ -36,22 +37,6 @@ std::string service_script(const std::string& command) {
 }
 
 std::optional<uint64_t> opt(const std::optional<uint64_t>& v) { return v; }
-
-// What is in force for a started cell, kept in its runtime record (and read by volume remove).
-std::string policy_json(const CellManifest& m, const std::string& base, const std::string& root,
-                        const std::vector<BindSpec>& binds) {
-  nlohmann::json mounts = nlohmann::json::array();
-  for (size_t i = 0; i < m.mounts.size(); ++i) {
-    mounts.push_back({{"source", m.mounts[i].from},
-                      {"kind", m.mounts[i].source == Mount::Source::kVolume ? "volume" : "host"},
-                      {"target", m.mounts[i].target},
-                      {"ro", m.mounts[i].read_only}});
-  }
-  (void)binds;
-  return nlohmann::json{{"profile", m.profile}, {"ports", m.reserved_ports}, {"base", base},
-                        {"root", root}, {"mounts", mounts}}
-      .dump();
-}
 
 // run_as of the manifest as ids inside the cell: host accounts resolve on the host, cell
 // accounts in the cell's own /etc (through the mounted root, symlink-safe).
@@ -161,7 +146,7 @@ Status start_one_in(store::Store& st, store::Operation& op, const Paths& paths,
   // Step 1: the operation and its intent, durable before anything is mounted or created, so an
   // interrupted start is visible in the journal (and its mounts are cleaned by the next start
   // or stop of the cell, which always unmounts leftovers first).
-  const std::string policy = policy_json(m, base, layout.root, binds);
+  const std::string policy = policy_json(m, base, layout.root);
   CELLS_TRY(op.append({"cell.start", "cell/" + m.name, store::Phase::kIntent, "", policy}));
   auto failed = [&](Error e) -> Status {
     if (fresh && mounts_below(layout.root).value_or(std::vector<std::string>{"?"}).empty()) {

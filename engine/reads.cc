@@ -309,14 +309,21 @@ Result<ReadSnapshot> gather(const Paths& paths) {
       if (is_mount_point(target)) s.mount_points.insert(std::move(target));
     }
   }
-  // Pending policy drift of running cells that have a manifest: the kernel cell's policy is
-  // read from the kernel layer's registry (one small file per cell), opened only when needed.
-  // The record counts only when it names the cgroup found above (a stale record of an earlier
-  // cell of that name does not).
+  // Pending policy drift of running cells that have a manifest. The runtime record already
+  // read names the policy the cell started with: when it names the cgroup found above and is
+  // exactly what the manifest would start, nothing can be pending. Otherwise the kernel cell's
+  // policy is read from the kernel layer's registry (one small file per cell), and counts only
+  // when it names that cgroup (a stale record of an earlier cell of that name does not).
   std::optional<kernel::Runtime> rt;
   for (const auto& m : s.desired.cells) {
     auto it = s.live.find(m.name);
     if (it == s.live.end() || !it->second.running) continue;
+    const auto& rec = it->second.record;
+    if (rec && rec->cgroup_id == cgroup_ino[m.name] &&
+        rec->policy == policy_json(m, m.base.value_or(s.desired.conf.default_base),
+                                   cell_root_layout(paths, m.name).root)) {
+      continue;
+    }
     if (!rt) {
       auto opened = kernel::Runtime::open(paths);
       if (!opened) break;  // no kernel features, no kernel cells: nothing can be pending
