@@ -203,7 +203,13 @@ class Context:
         row = {"bench": bench, "key": key, "name": name, "unit": unit,
                "better": better, "cells": c, "peers": p, "refs": r, "best_peer": best,
                "ratio": ratio, "goal": goal_text, "met": met, "detail": detail}
-        self.metrics = [m for m in self.metrics if (m["bench"], m["key"]) != (bench, key)] + [row]
+        # A later round replaces its row in place: the table keeps the order of the first round.
+        at = next((i for i, m in enumerate(self.metrics) if (m["bench"], m["key"]) == (bench, key)),
+                  None)
+        if at is None:
+            self.metrics.append(row)
+        else:
+            self.metrics[at] = row
         self.log(f"  {name}: {fmt(c['median'])} {unit} [{fmt(c['p10'])}..{fmt(c['p90'])}]"
                  + (f", best peer {best} {fmt(p[best]['median'])}, ratio {ratio:.2f}" if best else ""))
 
@@ -212,9 +218,13 @@ class Context:
         metric(), the samples are this round's and the plot pools every round."""
         pooled = {k: [[x, summarize(self.pool(("curve", key, k, x), s)[0])] for x, s in v]
                   for k, v in lines.items()}
-        self.series = [s for s in self.series if s["key"] != key] + [
-            {"key": key, "title": title, "xlabel": xlabel, "ylabel": ylabel, "logx": logx,
-             "lines": pooled}]
+        series = {"key": key, "title": title, "xlabel": xlabel, "ylabel": ylabel, "logx": logx,
+                  "lines": pooled}
+        at = next((i for i, s in enumerate(self.series) if s["key"] == key), None)
+        if at is None:
+            self.series.append(series)
+        else:
+            self.series[at] = series
 
     def note(self, bench, text):
         """A benchmark's notes describe its latest round (computed from pooled samples where they

@@ -140,13 +140,13 @@ def summary_markdown(results, pngs, out_dir, doc):
         # more about the machine than its pooled spread does.
         lines.append("Each round's median (cells side), in the order the rounds ran:")
         lines.append("")
-        lines.append("| metric | " + " | ".join(
-            f"round {i + 1}" for i in range(max(len(m["cells"]["round_medians"]) for m in drift)))
-            + " |")
-        lines.append("|---|" + "---|" * max(len(m["cells"]["round_medians"]) for m in drift))
+        width = max(len(m["cells"]["round_medians"]) for m in drift)
+        lines.append("| metric | " + " | ".join(f"round {i + 1}" for i in range(width)) + " |")
+        lines.append("|---|" + "---|" * width)
         for m in drift:
-            lines.append(f"| {m['name']} | " + " | ".join(
-                fmt(x) for x in m["cells"]["round_medians"]) + " |")
+            medians = [fmt(x) for x in m["cells"]["round_medians"]]
+            lines.append(f"| {m['name']} | " + " | ".join(medians + ["-"] * (width - len(medians)))
+                         + " |")
         lines.append("")
     if results["failures"]:
         lines.append("Benchmarks that failed in this run (no rows above):")

@@ -95,6 +95,10 @@ class Rounds(unittest.TestCase):
         self.assertEqual(m["cells"]["median"], 21)
         self.assertEqual(m["cells"]["round_medians"], [11, 31])
         self.assertEqual(m["peers"]["peer"]["median"], 30)
+        # A row recorded again keeps its place in the table.
+        self.ctx.metric("b", "other", "other", "ms", [1], {})
+        self.ctx.metric("b", "k", "start", "ms", [30, 31, 32], {"peer": [40, 40]}, ratio_goal=1.0)
+        self.assertEqual([x["key"] for x in self.ctx.metrics], ["k", "other"])
         # A round that is run again replaces its own samples instead of adding to them.
         self.ctx.metric("b", "k", "start", "ms", [50, 50, 50], {"peer": [40]}, ratio_goal=1.0)
         self.assertEqual(self.ctx.metrics[0]["cells"]["round_medians"], [11, 50])
@@ -114,10 +118,15 @@ class Rounds(unittest.TestCase):
         for rnd in (1, 2, 3):
             self.ctx.round = rnd
             self.ctx.metric("b", "k", "apply", "ms", [rnd * 10.0] * 3, {})
+        self.ctx.round = 1
+        self.ctx.metric("b", "two", "backup", "ms", [5.0], {})
+        self.ctx.round = 2
+        self.ctx.metric("b", "two", "backup", "ms", [6.0], {})
         r = results(self.ctx)
         r["meta"]["rounds"] = {"start": 3, "backup": 2}
         text = report.summary_markdown(r, [], self.tmp.name, None)
         self.assertIn("| apply | 10.0 | 20.0 | 30.0 |", text)
+        self.assertIn("| backup | 5.00 | 6.00 | - |", text)
         self.assertIn("pooled over 3 rounds spread over the run (backup: 2)", text)
 
 

@@ -60,6 +60,20 @@ def machine(src):
     }
 
 
+def settle_writeback(log, limit_kib=64 * 1024, timeout_s=120):
+    """Waits until the page cache holds less than LIMIT of dirty or in-flight data: backup
+    leaves gigabytes of writeback behind, and the round after it starts with latency
+    benchmarks (session 6's first rounds run showed a file-creation round 1.8x slower)."""
+    os.sync()
+    t0 = time.time()
+    while time.time() - t0 < timeout_s:
+        pending = common.mem_kib("Dirty") + common.mem_kib("Writeback")
+        if pending < limit_kib:
+            break
+        time.sleep(1)
+    log(f"  writeback settled in {time.time() - t0:.1f} s")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--src", required=True)
@@ -100,6 +114,8 @@ def main():
             failures[name] = f"round {rnd}: {type(e).__name__}: {e}"
             log(f"  FAILED: {failures[name]}")
             logf.write(traceback.format_exc())
+        if name == "backup" and (rnd, name) != plan[-1]:
+            settle_writeback(log)
         durations[name] = round(durations.get(name, 0) + time.time() - t0, 1)
         log(f"  ({time.time() - t0:.1f} s)")
     meta["duration_s"] = round(time.time() - t_all, 1)
