@@ -286,10 +286,12 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
     for (const auto& x : l.state.plans) {
       if (x.cell == name) want = x;
     }
-    auto text = std::lower_bound(l.state.cells.begin(), l.state.cells.end(), name,
-                                 [](const store::CellManifest& c, const std::string& n) { return c.name < n; });
-    const std::string_view want_text =
-        text != l.state.cells.end() && text->name == name ? std::string_view(text->manifest_text) : "";
+    // The state's cells are sorted by name, as the set's are.
+    auto text = std::lower_bound(
+        l.state.cells.begin(), l.state.cells.end(), name,
+        [](const store::CellManifest& c, const std::string& n) { return c.name < n; });
+    const bool found = text != l.state.cells.end() && text->name == name;
+    const std::string_view want_text = found ? std::string_view(text->manifest_text) : "";
     p.drift = CELLS_TRY(cell_drift(rt, st, generations, *p.m, want, want_text));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();

@@ -41,7 +41,9 @@ std::string policy_json(const CellManifest& m, const std::string& base, const st
                       {"target", mt.target},
                       {"ro", mt.read_only}});
   }
-  auto limit = [](const std::optional<uint64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  auto limit = [](const std::optional<uint64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
   // rlimits let a reader that has the record skip the kernel's registry when nothing differs
   // (reads.cc); records written before they were added simply never match.
   nlohmann::json rlimits = {{"nofile", limit(m.rlimits.nofile)}, {"as", limit(m.rlimits.as)},

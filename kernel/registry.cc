@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <map>
+#include <optional>
 
 #include "base/files.h"
 #include "base/syscall.h"
@@ -160,10 +161,25 @@ Result<Fd> Registry::lock() const {
 
 namespace {
 
-std::vector<std::string> index_keys(const CellInfo& info) {
-  std::vector<std::string> keys{"cid-" + std::to_string(info.cid)};
-  for (uint16_t p : info.ports) keys.push_back("port-" + std::to_string(p));
+std::vector<std::string> index_keys(uint32_t cid, std::span<const uint16_t> ports) {
+  std::vector<std::string> keys{"cid-" + std::to_string(cid)};
+  for (uint16_t p : ports) keys.push_back("port-" + std::to_string(p));
   return keys;
+}
+
+std::vector<std::string> index_keys(const CellInfo& info) {
+  return index_keys(info.cid, info.ports);
+}
+
+// The cell an index entry names; nullopt when there is none.
+Result<std::optional<std::string>> index_owner(const std::string& link) {
+  char target[kMaxCellName + 2];
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target);
+  if (n < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Error::sys(errno, "read " + link);
+  }
+  return std::optional<std::string>(std::string(target, size_t(n)));
 }
 
 // Index directories left half-built by a build that was killed (they hold only links).
@@ -206,9 +222,8 @@ void Registry::unindex(const CellInfo& info) const {
   for (const auto& key : index_keys(info)) {
     // Only the name's own entries: another cell may have claimed the cid or port since.
     const std::string link = index_dir() + "/" + key;
-    char target[kMaxCellName + 2];
-    ssize_t n = ::readlink(link.c_str(), target, sizeof target);
-    if (n >= 0 && std::string_view(target, size_t(n)) == info.name) (void)::unlink(link.c_str());
+    auto owner = index_owner(link);
+    if (owner && *owner == info.name) (void)::unlink(link.c_str());
   }
 }
 
@@ -242,18 +257,9 @@ Status Registry::save(const CellInfo& info) const {
 Result<std::vector<std::string>> Registry::claimants(uint32_t cid,
                                                      std::span<const uint16_t> ports) const {
   CELLS_TRY(ensure_index());
-  std::vector<std::string> keys{"cid-" + std::to_string(cid)};
-  for (uint16_t p : ports) keys.push_back("port-" + std::to_string(p));
   std::vector<std::string> out;
-  for (const auto& key : keys) {
-    const std::string link = index_dir() + "/" + key;
-    char target[kMaxCellName + 2];
-    ssize_t n = ::readlink(link.c_str(), target, sizeof target);
-    if (n < 0) {
-      if (errno == ENOENT) continue;
-      return Error::sys(errno, "read " + link);
-    }
-    out.emplace_back(target, size_t(n));
+  for (const auto& key : index_keys(cid, ports)) {
+    if (auto owner = CELLS_TRY(index_owner(index_dir() + "/" + key))) out.push_back(*owner);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
