@@ -1,5 +1,7 @@
 #include "engine/plan_patch.h"
 
+#include "base/text.h"
+
 namespace cells::engine {
 namespace {
 
@@ -22,13 +24,7 @@ Result<PatchResult> apply_patch(std::string_view content, const std::vector<Patc
                                 const std::string& plan_file) {
   std::vector<std::string> lines;
   bool trailing_newline = content.empty() || content.back() == '\n';
-  size_t pos = 0;
-  while (pos < content.size()) {
-    size_t nl = content.find('\n', pos);
-    if (nl == std::string_view::npos) nl = content.size();
-    lines.emplace_back(content.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
+  for (std::string_view line : ::cells::lines(content)) lines.emplace_back(line);
 
   PatchResult out;
   for (const PatchHunk& h : hunks) {
