@@ -233,25 +233,6 @@ class Applier {
     return op_.put_runtime(*rec);
   }
 
-  // An unchanged running cell takes the new generation too, but its record waits for
-  // flush_unchanged(): a one-cell change among N cells would otherwise pay N durable commits.
-  Status defer_generation(const std::string& name) {
-    auto rec = CELLS_TRY(st_.runtime(name));
-    if (!rec || rec->applied_generation == gen_) return ok_status();
-    rec->applied_generation = gen_;
-    unchanged_.push_back(std::move(*rec));
-    return ok_status();
-  }
-
-  // Writes the deferred records in one transaction. Called before any cell acts and at the
-  // end, so each record is still on disk before whatever apply does next.
-  Status flush_unchanged() {
-    if (unchanged_.empty()) return ok_status();
-    auto s = op_.put_runtimes(unchanged_);
-    unchanged_.clear();
-    return s;
-  }
-
   const Loaded& loaded() const { return l_; }
 
  private:
@@ -263,7 +244,6 @@ class Applier {
   store::Operation& op_;
   uint64_t gen_;
   std::vector<Touched> touched_;
-  std::vector<store::RuntimeCell> unchanged_;  // deferred by defer_generation()
 };
 
 // What each selected cell needs, in dependency order.
@@ -276,7 +256,6 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   }
   auto order = CELLS_TRY(dependency_order(l.set.cells));
   auto rt = CELLS_TRY(kernel::Runtime::open(paths));
-  GenerationCache generations(st);
   std::vector<CellPlan> out;
   for (const auto& name : order) {
     if (!opts.names.empty() && std::find(opts.names.begin(), opts.names.end(), name) == opts.names.end()) continue;
@@ -292,7 +271,7 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
         [](const store::CellManifest& c, const std::string& n) { return c.name < n; });
     const bool found = text != l.state.cells.end() && text->name == name;
     const std::string_view want_text = found ? std::string_view(text->manifest_text) : "";
-    p.drift = CELLS_TRY(cell_drift(rt, st, generations, *p.m, want, want_text));
+    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();
     if (!p.drift.running) {
@@ -372,7 +351,6 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
     }
     if (p.acts() && m.healthcheck) opts.say(step("HEALTHCHECK", m.healthcheck->command));
     if (!p.acts()) {
-      if (applier && p.drift.running) CELLS_TRY(applier->defer_generation(m.name));
       opts.say(step("RESULT", p.warn_policy ? "pending" : "unchanged"));
       if (p.warn_policy && opts.dry_run) out.exit_code = 2;
       continue;
@@ -383,7 +361,6 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
       opts.say(step("RESULT", "changed"));
       continue;
     }
-    CELLS_TRY(applier->flush_unchanged());
     if (auto s = applier->act(p); !s) {
       ++out.failed;
       failed = true;
@@ -395,7 +372,6 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   }
 
   // Step 4: the outcome. A failure compensates every touched cell unless --no-rollback.
-  if (applier) CELLS_TRY(applier->flush_unchanged());
   if (failed) {
     out.exit_code = 1;
     bool restored = !opts.no_rollback && applier->roll_back();

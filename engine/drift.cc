@@ -70,33 +70,15 @@ std::vector<std::string> policy_drift(const kernel::CellInfo& info, const CellMa
 Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& st, uint64_t gen,
                                                            const std::string& name) {
   if (gen == 0) return std::optional<CellManifest>();
-  auto g = CELLS_TRY(st.generation(gen));
-  if (!g) return std::optional<CellManifest>();
-  for (const auto& c : g->desired.cells) {
-    if (c.name != name) continue;
-    auto m = CELLS_TRY_CTX(parse_cell(name + ".cell", c.manifest_text),
-                           "generation " + std::to_string(gen));
-    return std::optional<CellManifest>(std::move(m));
-  }
-  return std::optional<CellManifest>();
-}
-
-Result<const GenerationCache::Entry*> GenerationCache::get(uint64_t gen) {
-  auto it = by_number_.find(gen);
-  if (it != by_number_.end()) return &it->second;
-  Entry e;
-  if (gen != 0) e.generation = CELLS_TRY(st_.generation(gen));
-  if (e.generation) {
-    const auto& cells = e.generation->desired.cells;
-    for (size_t i = 0; i < cells.size(); ++i) e.cell_index.emplace(cells[i].name, i);
-    const auto& plans = e.generation->desired.plans;
-    for (size_t i = 0; i < plans.size(); ++i) e.plan_index[plans[i].cell] = i;  // last wins
-  }
-  return &by_number_.emplace(gen, std::move(e)).first->second;
+  auto entry = CELLS_TRY(st.generation_cell(gen, name));
+  if (!entry) return std::optional<CellManifest>();
+  auto m = CELLS_TRY_CTX(parse_cell(name + ".cell", entry->manifest.manifest_text),
+                         "generation " + std::to_string(gen));
+  return std::optional<CellManifest>(std::move(m));
 }
 
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
-                             GenerationCache& cache, const CellManifest& want,
+                             const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
                              std::string_view want_text) {
   CellDrift d;
@@ -104,9 +86,12 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
   d.running = bool(running);
   auto rec = CELLS_TRY(st.runtime(want.name));
   if (rec) d.applied_generation = rec->applied_generation;
-  const GenerationCache::Entry* applied = CELLS_TRY(cache.get(d.applied_generation));
-  if (auto c = applied->cell_index.find(want.name); c != applied->cell_index.end()) {
-    const auto& text = applied->generation->desired.cells[c->second].manifest_text;
+  std::optional<store::GenerationCell> applied;
+  if (d.applied_generation != 0) {
+    applied = CELLS_TRY(st.generation_cell(d.applied_generation, want.name));
+  }
+  if (applied) {
+    const auto& text = applied->manifest.manifest_text;
     if (!want_text.empty() && text == want_text) {
       d.applied = want;  // the same text parses to the same manifest: a no-op apply's common case
     } else {
@@ -125,11 +110,7 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
     d.policy = !d.policy_fields.empty();
   }
   // The plan last applied: the applied generation's plan for this cell.
-  std::optional<store::ApplyPlan> had;
-  if (auto p = applied->plan_index.find(want.name); p != applied->plan_index.end()) {
-    had = applied->generation->desired.plans[p->second];
-  }
-  d.plan = had != want_plan;
+  d.plan = (applied ? applied->plan : std::nullopt) != want_plan;
   return d;
 }
 

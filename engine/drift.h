@@ -7,7 +7,6 @@
 //   plan:    the plan text or any asset's bytes, against the plan of the applied generation.
 #pragma once
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,31 +28,15 @@ struct CellDrift {
   std::optional<CellManifest> applied;  // the manifest in force, when it is known
 };
 
-// Generations of one store read once each, indexed by cell name. Drift is computed for every
-// cell of an apply and most cells share their applied generation: decoding it once per apply
-// instead of twice per cell keeps a no-op apply linear in the number of cells.
-class GenerationCache {
- public:
-  explicit GenerationCache(const store::Store& st) : st_(st) {}
-  struct Entry {
-    std::optional<store::Generation> generation;  // nullopt: the store has no such number
-    std::map<std::string, size_t> cell_index, plan_index;  // by cell name
-  };
-  // The generation numbered GEN (decoded on first use).
-  Result<const Entry*> get(uint64_t gen);
-
- private:
-  const store::Store& st_;
-  std::map<uint64_t, Entry> by_number_;
-};
-
-// WANT_PLAN: the desired plan (nullopt: none). Reads the runtime record and the applied
-// generation from ST (through CACHE), the policy in force from the kernel.
+// WANT_PLAN: the desired plan (nullopt: none). Reads the runtime record and the cell's entry in
+// its applied generation from ST (Store::generation_cell: cells applied by different applies
+// hold different generations, and each lookup reads only its own cell), the policy in force
+// from the kernel.
 // RT: the kernel runtime, opened once by the caller (opening probes kernel features).
 // WANT_TEXT: WANT's manifest text, when known: a generation that holds the same text applied
 // WANT itself, so its copy need not be parsed again (empty: always parse).
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
-                             GenerationCache& cache, const CellManifest& want,
+                             const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
                              std::string_view want_text = {});
 

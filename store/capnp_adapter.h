@@ -6,6 +6,7 @@
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -35,25 +36,34 @@ inline std::string to_bytes(capnp::MessageBuilder& msg) {
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
-// Copies BYTES into word-aligned storage: LMDB values carry no alignment guarantee, and
-// FlatArrayMessageReader needs 8-byte alignment. Reading limits stay at capnp's defaults, which
-// bound the work a hostile message can cause.
+// Reads BYTES as one Cap'n Proto message. FlatArrayMessageReader needs 8-byte alignment and
+// LMDB values carry no guarantee: a value that is aligned (every large one: LMDB keeps it on
+// its own pages) is read in place, any other is copied into word-aligned storage. Either way
+// the reader must not outlive BYTES. Reading limits stay at capnp's defaults, which bound the
+// work a hostile message can cause.
 class AlignedMessage {
  public:
-  explicit AlignedMessage(std::string_view bytes)
-      : words_(kj::heapArray<capnp::word>((bytes.size() + 7) / 8)) {
+  explicit AlignedMessage(std::string_view bytes) {
     if (bytes.size() % 8 != 0) {
       KJ_FAIL_REQUIRE("message size is not a multiple of 8 bytes", bytes.size());
     }
-    std::memcpy(words_.begin(), bytes.data(), bytes.size());
+    kj::ArrayPtr<const capnp::word> words;
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+      // In place: a lookup of one cell in a generation of 1,000 must not copy all of them.
+      words = {reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / 8};
+    } else {
+      copy_ = kj::heapArray<capnp::word>(bytes.size() / 8);
+      std::memcpy(copy_.begin(), bytes.data(), bytes.size());
+      words = copy_.asPtr();
+    }
     // Cap'n Proto's default traversal limit (8 Mi words) lets a small damaged record claim
     // millions of zero-sized list elements, each decoded into a whole C++ value: fuzz_journal
     // found a 681-byte generation that took a minute and gigabytes to decode. The decoders
     // read each pointer a few times at most, so a limit proportional to the message refuses
     // that amplification and no real record.
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = words_.size() * 8 + 1024;
-    reader_.emplace(words_.asPtr(), options);
+    options.traversalLimitInWords = words.size() * 8 + 1024;
+    reader_.emplace(words, options);
   }
   template <typename T>
   typename T::Reader root() {
@@ -61,7 +71,7 @@ class AlignedMessage {
   }
 
  private:
-  kj::Array<capnp::word> words_;
+  kj::Array<capnp::word> copy_;  // empty when read in place
   std::optional<capnp::FlatArrayMessageReader> reader_;
 };
 

@@ -21,6 +21,7 @@ std::vector<std::string> get_texts(Reader list) {
   for (auto t : list) out.emplace_back(t);
   return out;
 }
+std::string_view as_view(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
 capnp::Data::Reader as_data(std::string_view b) {
   return {reinterpret_cast<const kj::byte*>(b.data()), b.size()};
 }
@@ -144,6 +145,39 @@ std::string encode_generation(const Generation& g) {
   return to_bytes(msg);
 }
 
+namespace {
+
+Result<ApplyPlan> read_plan(s::ApplyPlan::Reader p, uint64_t generation) {
+  ApplyPlan plan{p.getCell(), p.getText(), {}};
+  for (auto a : p.getAssets()) {
+    AssetHash ah{a.getPath(), {}};
+    if (a.getSha256().size() != ah.sha256.size()) {
+      return Error(ErrorKind::kCorrupt, "generation " + std::to_string(generation) +
+                                            ": asset hash of " + ah.path + " is not 32 bytes");
+    }
+    std::memcpy(ah.sha256.data(), a.getSha256().begin(), ah.sha256.size());
+    plan.assets.push_back(std::move(ah));
+  }
+  return plan;
+}
+
+// The first index of LIST whose KEY is not less than NAME (LIST is sorted by KEY).
+template <typename List, typename Key>
+unsigned lower_bound_by(List list, std::string_view name, Key key) {
+  unsigned lo = 0, hi = list.size();
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (as_view(key(list[mid])) < name) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+}  // namespace
+
 Result<Generation> decode_generation(std::string_view bytes) {
   auto r = capnp_call("decode generation", [&]() -> Result<Generation> {
     AlignedMessage m(bytes);
@@ -154,20 +188,32 @@ Result<Generation> decode_generation(std::string_view bytes) {
     g.operation_id = gr.getOperationId();
     for (auto c : gr.getCells()) g.desired.cells.push_back(read_cell(c));
     for (auto v : gr.getVolumes()) g.desired.volumes.push_back({v.getName(), v.getManifestText()});
-    for (auto p : gr.getPlans()) {
-      ApplyPlan plan{p.getCell(), p.getText(), {}};
-      for (auto a : p.getAssets()) {
-        AssetHash ah{a.getPath(), {}};
-        if (a.getSha256().size() != ah.sha256.size()) {
-          return Error(ErrorKind::kCorrupt, "generation " + std::to_string(g.number) +
-                                                ": asset hash of " + ah.path + " is not 32 bytes");
-        }
-        std::memcpy(ah.sha256.data(), a.getSha256().begin(), ah.sha256.size());
-        plan.assets.push_back(std::move(ah));
-      }
-      g.desired.plans.push_back(std::move(plan));
-    }
+    for (auto p : gr.getPlans()) g.desired.plans.push_back(CELLS_TRY(read_plan(p, g.number)));
     return g;
+  });
+  if (!r) return std::move(r).error();
+  return std::move(*r);
+}
+
+Result<std::optional<GenerationCell>> find_generation_cell(std::string_view bytes,
+                                                           std::string_view name) {
+  auto r = capnp_call("decode generation", [&]() -> Result<std::optional<GenerationCell>> {
+    AlignedMessage m(bytes);
+    auto gr = m.root<s::Generation>();
+    // Generations are written sorted by name (encode_generation), so each lookup reads
+    // log2(N) names instead of decoding N manifests.
+    auto cells = gr.getCells();
+    unsigned i = lower_bound_by(cells, name, [](auto c) { return c.getName(); });
+    if (i == cells.size() || as_view(cells[i].getName()) != name) {
+      return std::optional<GenerationCell>();
+    }
+    GenerationCell out{read_cell(cells[i]), std::nullopt};
+    auto plans = gr.getPlans();
+    unsigned j = lower_bound_by(plans, name, [](auto p) { return p.getCell(); });
+    if (j < plans.size() && as_view(plans[j].getCell()) == name) {
+      out.plan = CELLS_TRY(read_plan(plans[j], gr.getNumber()));
+    }
+    return std::optional<GenerationCell>(std::move(out));
   });
   if (!r) return std::move(r).error();
   return std::move(*r);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,13 @@ struct Generation {
   DesiredState desired;
 };
 
+// One cell's entry in a generation, read without decoding the others (Store::generation_cell).
+struct GenerationCell {
+  CellManifest manifest;
+  std::optional<ApplyPlan> plan;  // the generation's plan for the cell, when it had one
+  bool operator==(const GenerationCell&) const = default;
+};
+
 struct HealthResult {
   int64_t time_ns = 0;
   bool ok = false;
@@ -113,6 +121,10 @@ namespace detail {
 // first), so equal states encode to equal bytes. Decode errors: kCorrupt naming the record.
 std::string encode_generation(const Generation& g);
 Result<Generation> decode_generation(std::string_view bytes);
+// Cell NAME's entry in the encoded generation BYTES, found by binary search (generations are
+// encoded sorted); nullopt when the generation has no such cell. Errors as decode_generation.
+Result<std::optional<GenerationCell>> find_generation_cell(std::string_view bytes,
+                                                           std::string_view name);
 std::string encode_runtime(const RuntimeCell& r);
 Result<RuntimeCell> decode_runtime(std::string_view bytes);
 }  // namespace detail

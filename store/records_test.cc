@@ -33,6 +33,11 @@ TEST(Records, DamagedTextGivesAOneLineCorruptError) {
   EXPECT_EQ(r.error().kind(), ErrorKind::kCorrupt);
   EXPECT_EQ(r.error().message().find('\n'), std::string::npos) << r.error().message();
   EXPECT_NE(r.error().message().find("decode generation"), std::string::npos);
+  // The one-cell lookup reads that name too, and refuses the same way.
+  auto one = detail::find_generation_cell(bytes, "web");
+  ASSERT_FALSE(one.ok());
+  EXPECT_EQ(one.error().kind(), ErrorKind::kCorrupt);
+  EXPECT_EQ(one.error().message().find('\n'), std::string::npos) << one.error().message();
 }
 
 TEST(Records, OneLineReplacesEveryControlCharacter) {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <string_view>
-#include <unordered_set>
 
 #include "base/files.h"
 #include "store/codec.h"
@@ -289,33 +288,6 @@ Status Operation::put_runtime(const RuntimeCell& cell) {
   return ok_status();
 }
 
-Status Operation::put_runtimes(const std::vector<RuntimeCell>& cells) {
-  if (cells.empty()) return ok_status();
-  std::vector<EntryDraft> drafts;
-  std::vector<std::string> encoded;
-  std::unordered_set<std::string_view> seen;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const RuntimeCell& c = cells[i];
-    if (c.name.empty()) return Error::invalid("runtime record: cell name is empty");
-    // A second record would silently replace the first, and its journaled before-image would
-    // be wrong.
-    if (!seen.insert(c.name).second) return Error::invalid("runtime record of " + c.name + " given twice");
-    std::string before;
-    if (auto old = CELLS_TRY(store_->runtime(c.name))) before = detail::encode_runtime(*old);
-    encoded.push_back(detail::encode_runtime(c));
-    drafts.push_back({"runtime.set", "cell/" + c.name, Phase::kDone, before, encoded.back()});
-  }
-  auto write = [&](Txn& txn, uint64_t) -> Status {
-    for (size_t i = 0; i < cells.size(); ++i) {
-      CELLS_TRY(txn.put(store_->dbs_.runtime, cells[i].name, encoded[i]));
-    }
-    return ok_status();
-  };
-  CELLS_TRY_CTX(store_->append(*this, drafts, write),
-                "record runtime state of " + std::to_string(cells.size()) + " cells");
-  return ok_status();
-}
-
 Status Store::for_each_entry(uint64_t from_seq,
                              const std::function<Status(const JournalEntry&)>& fn) const {
   Txn txn = CELLS_TRY(Txn::begin(env_, false));
@@ -412,6 +384,16 @@ Result<std::optional<Generation>> Store::generation(uint64_t number) const {
   if (!raw) return std::optional<Generation>();
   auto g = CELLS_TRY(detail::decode_generation(*raw));
   return std::optional<Generation>(std::move(g));
+}
+
+Result<std::optional<GenerationCell>> Store::generation_cell(uint64_t number,
+                                                             std::string_view name) const {
+  Txn txn = CELLS_TRY(Txn::begin(env_, false));
+  auto raw = CELLS_TRY(txn.get(dbs_.generations, encode_u64_be(number)));
+  if (!raw) return std::optional<GenerationCell>();
+  // RAW points into the map: the lookup copies out what it returns before the txn ends.
+  return CELLS_TRY_CTX(detail::find_generation_cell(*raw, name),
+                       "generation " + std::to_string(number));
 }
 
 Result<std::optional<RuntimeCell>> Store::runtime(const std::string& cell) const {

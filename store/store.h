@@ -81,6 +81,11 @@ class Store {
   // it does not exist). Errors: kCorrupt for a record that does not decode.
   Result<uint64_t> current_generation() const;
   Result<std::optional<Generation>> generation(uint64_t number) const;
+  // Cell NAME's manifest and plan in generation NUMBER, without decoding the rest of it:
+  // drift looks up each cell in the generation last applied to it, and those differ from
+  // cell to cell. nullopt when the generation or the cell in it does not exist.
+  Result<std::optional<GenerationCell>> generation_cell(uint64_t number,
+                                                        std::string_view name) const;
 
   // Runtime records by cell name; nullopt when none.
   Result<std::optional<RuntimeCell>> runtime(const std::string& cell) const;
@@ -146,10 +151,6 @@ class Operation {
   // Writes (replaces) CELL's runtime record, journaled ("runtime.set", "cell/<name>", done,
   // before/after = the encoded old/new records) in the same transaction.
   Status put_runtime(const RuntimeCell& cell);
-  // put_runtime for every record of CELLS in one transaction (all or none, one fsync), so a
-  // caller updating many cells pays one commit instead of one per cell. Errors: kInvalid for
-  // an empty or repeated name (nothing written then); kSystem / kCorrupt from LMDB.
-  Status put_runtimes(const std::vector<RuntimeCell>& cells);
 
  private:
   friend class Store;

@@ -105,17 +105,27 @@ TEST_F(Apply, FirstApplyCreatesSecondIsNoopEditRestartsOnlyThatCell) {
                                    "  RESTART      supervised service after apply\n"));
   EXPECT_THAT(third.out, HasSubstr("cell b\n  RESULT       unchanged\n"));
   {
-    // b did not restart, yet its record names the new generation too (written in one batch
-    // with every other unchanged cell's).
+    // Only a's record moved to the new generation. b did not restart: its record keeps the
+    // generation it was applied from, whose copy of b is still what is in force, so an apply
+    // of one cell writes one record whatever the number of cells (decision 74).
     auto st = store::Store::open(*paths_, store::OpenMode::kReadOnly);
     ASSERT_TRUE(st.ok()) << st.error().message();
     const uint64_t gen = *st->current_generation();
     EXPECT_EQ((**st->runtime("a")).applied_generation, gen);
-    EXPECT_EQ((**st->runtime("b")).applied_generation, gen);
+    const uint64_t b_gen = (**st->runtime("b")).applied_generation;
+    EXPECT_LT(b_gen, gen);
+    auto b_then = st->generation_cell(b_gen, "b");
+    ASSERT_TRUE(b_then.ok() && *b_then);
+    EXPECT_EQ((*b_then)->manifest.manifest_text, read_file(paths_->etc_dir() + "/b.cell").value_or("?"));
   }
   EXPECT_THAT(http_get(pa), HasSubstr("alpha two"));
   EXPECT_EQ(supervisor_pid("b"), b_pid);
   EXPECT_NE(supervisor_pid("a"), a_pid);
+  // Cells applied from different generations: drift reads each from its own.
+  Outcome fourth = cellmgr({"apply"});
+  ASSERT_EQ(fourth.status, 0) << fourth.out << fourth.err;
+  EXPECT_THAT(fourth.out, HasSubstr("cell a\n  RESULT       unchanged\ncell b\n  RESULT       unchanged\n"));
+  EXPECT_EQ(supervisor_pid("b"), b_pid);
   ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
 }
 
