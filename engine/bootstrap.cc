@@ -11,6 +11,7 @@
 #include "engine/rootfs_build.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/seed_ns.h"
 #include "store/store.h"
 
 namespace cells::engine {
@@ -129,9 +130,15 @@ Result<std::vector<std::string>> reset_runtime(const Paths& paths, bool cells, b
     // them so a reset root leaves no kernel object behind (the next create loads them again).
     // A cell made by a bare `cellctl create` still needs them, so they stay while one exists.
     auto runtime = CELLS_TRY(kernel::Runtime::open(paths));
-    if (CELLS_TRY(runtime.list()).empty() && exists(paths.bpf_pin_dir())) {
-      CELLS_TRY(kernel::BpfPolicy::unload(paths));
-      done.push_back("unloaded the cell BPF programs");
+    if (CELLS_TRY(runtime.list()).empty()) {
+      if (exists(paths.bpf_pin_dir())) {
+        CELLS_TRY(kernel::BpfPolicy::unload(paths));
+        done.push_back("unloaded the cell BPF programs");
+      }
+      // Likewise the seed mount namespace new cells copy theirs from (two mounts under <run>).
+      if (CELLS_TRY(kernel::release_seed_mount_ns(paths))) {
+        done.push_back("released the seed mount namespace");
+      }
     }
   }
   if (volumes) {

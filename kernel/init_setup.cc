@@ -17,6 +17,7 @@
 #include "kernel/cell_spawner.h"
 #include "kernel/namespaces.h"
 #include "kernel/rootfs.h"
+#include "kernel/seed_ns.h"
 
 namespace cells::kernel {
 namespace {
@@ -34,6 +35,7 @@ Result<Fd> high_fd(Fd fd, const std::string& what) { return dup_high(fd.get(), w
 struct ChildPlan {
   const RootfsPlan* rootfs;
   const char* hostname;
+  int seed_fd;
   int tree_fd;
   int userns_fd;
   int cgroup_fd;
@@ -59,6 +61,8 @@ struct ChildPlan {
   // Out of the caller's session, so a terminal hang-up or ^C aimed at cellctl never reaches
   // the cell.
   if (setsid() < 0) fail(c, SetupStep::kSetsid);
+  // The mount namespace is a copy of the seed's few mounts, not of the host's (seed_ns.h).
+  if (enter_seed_copy(c.seed_fd) != 0) fail(c, SetupStep::kEnterSeed);
   SetupStep step = enter_rootfs(*c.rootfs, c.tree_fd, c.hostname);
   if (step != SetupStep::kNone) fail(c, step);
   if (c.userns_fd >= 0) {
@@ -117,7 +121,9 @@ Result<std::string> find_init_program() {
 
 Result<LaunchedInit> launch_init(const InitLaunch& l) {
   const std::string ctx = "start init of cell " + l.name;
-  RootfsPlan rootfs = make_rootfs_plan(l.root);
+  // The root is attached at the seed's cell directory, not at its host path: the setup
+  // child's mount namespace is a copy of the seed, where host paths do not exist.
+  RootfsPlan rootfs = make_rootfs_plan(kSeedCellDir);
   Fd exec_fd = CELLS_TRY_CTX(
       high_fd(CELLS_SYSCALL_FD(open(l.program.c_str(), O_PATH | O_CLOEXEC), "open " + l.program),
               l.program),
@@ -132,6 +138,7 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
   Fd status_write = CELLS_TRY_CTX(high_fd(Fd(p[1]), "status pipe"), ctx);
   Fd cgroup = CELLS_TRY_CTX(dup_high(l.cgroup_fd, "cgroup"), ctx);
   Fd tree = CELLS_TRY_CTX(dup_high(l.tree_fd, "root tree"), ctx);
+  Fd seed = CELLS_TRY_CTX(dup_high(l.seed_fd, "seed mount namespace"), ctx);
   Fd userns;
   if (l.userns_fd >= 0) {
     userns = CELLS_TRY_CTX(dup_high(l.userns_fd, "userns"), ctx);
@@ -169,7 +176,8 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
   std::string title_cid = "cid=" + std::to_string(l.cid);
   char* argv[] = {const_cast<char*>("cellctl"), const_cast<char*>("init"), title_cell.data(),
                   title_cid.data(), nullptr};
-  ChildPlan plan{&rootfs,      l.name.c_str(), tree.get(),    userns.valid() ? userns.get() : -1,
+  ChildPlan plan{&rootfs,      l.name.c_str(), seed.get(),    tree.get(),
+                 userns.valid() ? userns.get() : -1,
                  cgroup.get(), devnull.get(),  exec_fd.get(), status_write.get(),
                  snapshot.valid() ? snapshot.get() : -1,
                  spawn_host.valid() ? spawn_host.get() : -1,
@@ -178,15 +186,16 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
 
   int pidfd = -1;
   struct clone_args args {};
-  args.flags = CLONE_INTO_CGROUP | kCellNamespaces | CLONE_PIDFD;
+  // Every cell namespace but the mount namespace, which the child unshares from the seed.
+  args.flags = CLONE_INTO_CGROUP | (kCellNamespaces & ~uint64_t(CLONE_NEWNS)) | CLONE_PIDFD;
   args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(cgroup.get());
   pid_t pid = clone3_fork(&args);
   if (pid < 0) {
     int err = errno;
-    return Error::sys(err, ctx + ": clone3(CLONE_INTO_CGROUP|CLONE_NEWPID|CLONE_NEWNS|"
-                                 "CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWCGROUP)");
+    return Error::sys(err, ctx + ": clone3(CLONE_INTO_CGROUP|CLONE_NEWPID|CLONE_NEWUTS|"
+                                 "CLONE_NEWIPC|CLONE_NEWCGROUP)");
   }
   if (pid == 0) setup_child(plan);
 

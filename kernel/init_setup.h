@@ -1,9 +1,10 @@
 // Starting a cell's init (parent side and the setup child). See init.h for what init does
 // once running, rootfs.h for the filesystem it sees, userns.h for the high profile.
 //
-// The setup child is created by clone3(CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWNS |
-// CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_PIDFD): it is in the cell's cgroup
-// from birth and PID 1 of the new PID namespace. As host root it builds the root filesystem,
+// The setup child is created by clone3(CLONE_INTO_CGROUP | CLONE_NEWPID | CLONE_NEWUTS |
+// CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_PIDFD): it is in the cell's cgroup from birth and
+// PID 1 of the new PID namespace. It unshares its mount namespace from the seed's (seed_ns.h),
+// not the host's. As host root it builds the root filesystem,
 // then (high) joins the pre-made user namespace and becomes its root, and finally execs the
 // init program from an fd opened on the host. A failure before the exec is written to a
 // CLOEXEC status pipe as one fixed-size record {step, errno}; a successful exec closes the
@@ -32,6 +33,7 @@ struct InitLaunch {
   uint32_t cid = 0;
   std::string root;
   int cgroup_fd = -1;   // the cell's cgroup directory
+  int seed_fd = -1;     // the seed mount namespace (ensure_seed_mount_ns)
   int tree_fd = -1;     // detached mount tree of the root (idmapped for high)
   int userns_fd = -1;   // high: the cell's user namespace; -1 otherwise
   std::string program;  // path of the init program (cells-init)

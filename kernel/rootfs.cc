@@ -12,16 +12,12 @@
 #include "base/syscall.h"
 
 namespace cells::kernel {
-namespace {
-
-constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-
-}  // namespace
 
 const char* to_string(SetupStep s) {
   switch (s) {
     case SetupStep::kNone: return "none";
     case SetupStep::kSetsid: return "setsid";
+    case SetupStep::kEnterSeed: return "enter a copy of the seed mount namespace";
     case SetupStep::kMakePrivate: return "make mounts private";
     case SetupStep::kAttachRoot: return "attach the cell root";
     case SetupStep::kMountProc: return "mount /proc";
@@ -31,7 +27,7 @@ const char* to_string(SetupStep s) {
     case SetupStep::kMountShm: return "mount /dev/shm";
     case SetupStep::kHostname: return "set the hostname";
     case SetupStep::kPivotRoot: return "pivot_root";
-    case SetupStep::kDetachOldRoot: return "detach the host root";
+    case SetupStep::kDetachOldRoot: return "detach the seed root";
     case SetupStep::kJoinUserns: return "join the user namespace";
     case SetupStep::kDropGroups: return "clear supplementary groups";
     case SetupStep::kSetIds: return "become root of the user namespace";
@@ -49,7 +45,7 @@ RootfsPlan make_rootfs_plan(const std::string& root) {
   p.devpts = root + "/dev/pts";
   p.devshm = root + "/dev/shm";
   p.ptmx = root + "/dev/ptmx";
-  for (const char* n : kDevNodes) p.nodes.push_back({std::string("/dev/") + n, p.dev + "/" + n});
+  for (const char* n : kCellDevNodes) p.nodes.push_back({std::string("/dev/") + n, p.dev + "/" + n});
   p.links = {{"pts/ptmx", p.ptmx},
              {"/proc/self/fd", p.dev + "/fd"},
              {"/proc/self/fd/0", p.dev + "/stdin"},
@@ -100,7 +96,8 @@ Status ensure_mount_points(const std::string& root) {
 
 SetupStep enter_rootfs(const RootfsPlan& p, int tree_fd, const char* hostname) {
   // Step order matters:
-  // 1. Nothing we mount may propagate back to the host, so every mount becomes private first.
+  // 1. Nothing we mount may propagate anywhere, so every mount becomes private first (the
+  //    seed's already are; this keeps the guarantee local).
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return SetupStep::kMakePrivate;
   }
@@ -109,12 +106,13 @@ SetupStep enter_rootfs(const RootfsPlan& p, int tree_fd, const char* hostname) {
   if (move_mount(tree_fd, "", AT_FDCWD, p.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
     return SetupStep::kAttachRoot;
   }
-  // 3. A proc of our PID namespace, mounted while a fully visible proc still exists in this
-  //    mount namespace (the kernel refuses "too revealing" proc mounts once it is gone).
+  // 3. A proc of our PID namespace. (Mounted before the pivot: outside the initial user
+  //    namespace the kernel refuses a proc mount once no fully visible proc is in reach.)
   if (mount("proc", p.proc.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     return SetupStep::kMountProc;
   }
-  // 4. /dev: a tmpfs with bind-mounted nodes (no mknod: cells never create device nodes).
+  // 4. /dev: a tmpfs with nodes bound from the seed's /dev, which holds the host's (no
+  //    mknod: cells never create device nodes).
   if (mount("tmpfs", p.dev.c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") != 0) {
     return SetupStep::kMountDev;
   }
@@ -140,7 +138,7 @@ SetupStep enter_rootfs(const RootfsPlan& p, int tree_fd, const char* hostname) {
   }
   if (sethostname(hostname, strlen(hostname)) != 0) return SetupStep::kHostname;
   // 5. pivot_root(".", ".") stacks the old root under the new one without needing a
-  //    directory for it inside the cell's root; the detach then drops it from view.
+  //    directory for it inside the cell's root; the detach then drops the seed from view.
   if (chdir(p.root.c_str()) != 0 || syscall(SYS_pivot_root, ".", ".") != 0) {
     return SetupStep::kPivotRoot;
   }

@@ -1,6 +1,7 @@
 // The cell's root filesystem, as seen by its init and every process spawned into it:
-//   /      the caller's directory (an idmapped copy for the high profile), entered with
-//          pivot_root, the host's root detached
+//   /      the caller's directory (an idmapped copy for the high profile), attached inside a
+//          copy of the seed mount namespace (seed_ns.h) and entered with pivot_root, the
+//          seed's root detached
 //   /proc  a fresh proc of the cell's PID namespace (only the cell's processes)
 //   /dev   a small tmpfs: null zero full random urandom tty bound from the host, pts (its own
 //          devpts instance), ptmx -> pts/ptmx, shm (tmpfs), fd/stdin/stdout/stderr links
@@ -19,6 +20,7 @@ namespace cells::kernel {
 enum class SetupStep : int {
   kNone = 0,
   kSetsid,
+  kEnterSeed,
   kMakePrivate,
   kAttachRoot,
   kMountProc,
@@ -36,6 +38,9 @@ enum class SetupStep : int {
   kExecInit,
 };
 const char* to_string(SetupStep s);
+
+// The host device nodes bound into every cell's /dev (from the seed, which binds them first).
+inline constexpr const char* kCellDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 struct RootfsPlan {
   std::string root;
@@ -65,8 +70,8 @@ Status check_root(const std::string& root);
 // thing cells ever adds to a root; everything else under them lives on the cell's mounts).
 Status ensure_mount_points(const std::string& root);
 
-// In the setup child (a new mount namespace): attach TREE_FD at plan.root, mount /proc and
-// /dev, pivot into it and detach the host root. Returns kNone, or the failed step with errno
+// In the setup child (a private copy of the seed mount namespace): attach TREE_FD at
+// plan.root, mount /proc and /dev, pivot into it and detach the seed's root. Returns kNone, or the failed step with errno
 // set.
 SetupStep enter_rootfs(const RootfsPlan& plan, int tree_fd, const char* hostname);
 

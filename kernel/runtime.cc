@@ -20,6 +20,7 @@
 #include "kernel/policy.h"
 #include "kernel/registry.h"
 #include "kernel/rootfs.h"
+#include "kernel/seed_ns.h"
 #include "kernel/telemetry.h"
 #include "kernel/userns.h"
 
@@ -222,7 +223,9 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   policy_view.ports = spec.ports;
   policy_view.writable_paths = spec.writable_paths;
   PreparedPolicy init_policy = CELLS_TRY_CTX(prepare_policy(policy_view), ctx);
-  InitLaunch launch{spec.name, spec.cid, spec.root, cg.fd(), tree.get(),
+  // The seed is made (once per instance) under the registry lock, which serialises creators.
+  Fd seed = CELLS_TRY_CTX(ensure_seed_mount_ns(paths_), ctx);
+  InitLaunch launch{spec.name, spec.cid, spec.root, cg.fd(), seed.get(), tree.get(),
                     userns.valid() ? userns.get() : -1, program};
   launch.snapshot_fd = snapshot.fd();
   launch.landlock = &init_policy.landlock;

@@ -113,12 +113,13 @@ class Boot : public ControlPlaneTest {
     }
     // The kernel programs and their pins.
     ASSERT_TRUE(kernel::BpfPolicy::unload(*paths_).ok());
-    // Every mount under the root, deepest first.
-    auto mounts = mounts_under_root();
+    // Every mount under the root, deepest first (the seed mount namespace's pin too: a reboot
+    // drops it, and the next create makes a new seed).
+    auto mounts = all_mounts_under_root();
     std::sort(mounts.begin(), mounts.end(),
               [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     for (const auto& m : mounts) ASSERT_EQ(::umount2(m.c_str(), MNT_DETACH), 0) << m;
-    ASSERT_TRUE(mounts_under_root().empty());
+    ASSERT_TRUE(all_mounts_under_root().empty());
     if (clear_run_dir) fs::remove_all(paths_->run_dir());
     set_boot_id(new_boot_id);
   }

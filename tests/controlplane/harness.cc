@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "base/process.h"
 #include "engine/mount_table.h"
 #include "kernel/bpf_policy.h"
+#include "kernel/seed_ns.h"
 #include "store/store.h"
 
 namespace cells::controlplane::testing {
@@ -29,13 +31,14 @@ void ControlPlaneTest::TearDown() {
   if (scratch_.empty()) return;
   Outcome r = cellmgr({"system", "reset", "--yes"});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(mounts_under_root().empty()) << mounts_under_root().front();
+  // Reset leaves nothing mounted, the seed's pin included.
+  EXPECT_TRUE(all_mounts_under_root().empty()) << all_mounts_under_root().front();
   EXPECT_FALSE(cgroup_parent_exists());
   EXPECT_TRUE(supervisors().empty());
   (void)kernel::BpfPolicy::unload(*paths_);
   struct stat st;
   EXPECT_NE(::stat(paths_->bpf_pin_dir().c_str(), &st), 0) << "BPF pins left";
-  if (mounts_under_root().empty()) host({"rm", "-rf", scratch_});
+  if (all_mounts_under_root().empty()) host({"rm", "-rf", scratch_});
 }
 
 Outcome ControlPlaneTest::host(const std::vector<std::string>& argv,
@@ -74,8 +77,17 @@ uint64_t ControlPlaneTest::generation() const {
   return st->current_generation().value_or(0);
 }
 
-std::vector<std::string> ControlPlaneTest::mounts_under_root() const {
+std::vector<std::string> ControlPlaneTest::all_mounts_under_root() const {
   return engine::mounts_below(scratch_).value_or(std::vector<std::string>{"?"});
+}
+
+std::vector<std::string> ControlPlaneTest::mounts_under_root() const {
+  const std::string seed_dir = std::filesystem::path(kernel::seed_pin_path(*paths_)).parent_path();
+  std::vector<std::string> out;
+  for (auto& m : all_mounts_under_root()) {
+    if (m != seed_dir && m != kernel::seed_pin_path(*paths_)) out.push_back(std::move(m));
+  }
+  return out;
 }
 
 bool ControlPlaneTest::cgroup_parent_exists() const {

@@ -35,7 +35,11 @@ class ControlPlaneTest : public ::testing::Test {
   // Every file of the manifest directory with its content.
   std::map<std::string, std::string> etc_snapshot() const;
   uint64_t generation() const;
+  // Mounts under the scratch root that belong to cells: every one but the seed mount
+  // namespace's pin (kernel/seed_ns.h), which stays until system reset.
   std::vector<std::string> mounts_under_root() const;
+  // Every mount under the scratch root, the seed's included.
+  std::vector<std::string> all_mounts_under_root() const;
   bool cgroup_parent_exists() const;
   // Host pids whose command line mentions this root's cells (supervisors).
   std::vector<std::string> supervisors() const;

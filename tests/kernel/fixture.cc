@@ -12,6 +12,7 @@
 
 #include "base/process.h"
 #include "kernel/bpf_policy.h"
+#include "kernel/seed_ns.h"
 
 namespace cells::kernel::testing {
 namespace fs = std::filesystem;
@@ -80,6 +81,9 @@ void RuntimeTest::TearDown() {
     EXPECT_TRUE(cgroups().empty()) << "cgroups left behind under " << paths_->cgroup_parent();
     EXPECT_TRUE(BpfPolicy::unload(*paths_).ok());
     EXPECT_FALSE(fs::exists(paths_->bpf_pin_dir())) << "BPF pins left behind";
+    auto seed = release_seed_mount_ns(*paths_);
+    EXPECT_TRUE(seed.ok()) << seed.error().message();
+    EXPECT_FALSE(fs::exists(seed_pin_path(*paths_))) << "seed mount namespace left pinned";
     rmdir(paths_->cgroup_parent().c_str());
     EXPECT_FALSE(fs::exists(paths_->cgroup_parent()));
   }

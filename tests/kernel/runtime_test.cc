@@ -1,6 +1,7 @@
 // Runtime on real cells: identity, namespaces, /proc, cgroup membership, destroy semantics,
 // for the low (no user namespace) and high (user namespace + idmapped root) profiles.
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <sstream>
 
 #include "kernel/features.h"
+#include "kernel/seed_ns.h"
 #include "tests/kernel/fixture.h"
 
 namespace cells::kernel::testing {
@@ -116,6 +118,38 @@ TEST_P(ProfileTest, IdleCellIsDestroyedWithoutForce) {
   create_cell("web", GetParam(), 7);
   ASSERT_TRUE(runtime_->destroy("web", /*force=*/false).ok());
   EXPECT_TRUE(cgroups().empty());
+}
+
+// The cell's mount namespace is a copy of the seed's few mounts, not of the host's: mounts the
+// host has when the cell starts are not in it (decision 75), and its /dev nodes, bound through
+// the seed, work.
+TEST_P(ProfileTest, TheCellsMountNamespaceHoldsNoHostMount) {
+  const std::string host_mounts = scratch_ + "/host-mounts";
+  for (int i = 0; i < 20; ++i) {
+    const std::string m = host_mounts + "/m" + std::to_string(i);
+    fs::create_directories(m);
+    ASSERT_EQ(mount("tmpfs", m.c_str(), "tmpfs", 0, "size=16k"), 0) << m;
+  }
+  CellInfo cell = create_cell("web", GetParam(), 7);
+  ASSERT_GT(cell.init_pid, 0);
+  std::ifstream in("/proc/" + std::to_string(cell.init_pid) + "/mountinfo");
+  std::vector<std::string> points;
+  for (std::string l; std::getline(in, l);) {
+    std::istringstream f(l);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    points.push_back(point);
+  }
+  std::sort(points.begin(), points.end());
+  EXPECT_EQ(points, (std::vector<std::string>{"/", "/dev", "/dev/full", "/dev/null", "/dev/pts",
+                                               "/dev/random", "/dev/shm", "/dev/tty",
+                                               "/dev/urandom", "/dev/zero", "/proc"}));
+  Captured c = run_in(cell, {"sh", "-c", "echo x > /dev/null && head -c 4 /dev/zero | wc -c"});
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.out, "4\n");
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(umount2((host_mounts + "/m" + std::to_string(i)).c_str(), 0), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, ProfileTest,
@@ -287,4 +321,79 @@ TEST(Features, DeepProbeFindsEverythingOnThisHost) {
 }
 
 }  // namespace
+// One seed per instance, made by the first create and shared by every later one. It holds only
+// a tmpfs root, the cell directory and the device nodes; release unpins it (and removes
+// <run>/ns with its mount) without touching running cells, and the next create makes a new one.
+TEST_F(RuntimeTest, CellsShareOneSeedThatReleaseRemoves) {
+  const std::string pin = seed_pin_path(*paths_);
+  CellInfo a = create_cell("a", Profile::kMedium, 7);
+  struct stat first {};
+  ASSERT_EQ(stat(pin.c_str(), &first), 0);
+  CellInfo b = create_cell("b", Profile::kLow, 8);
+  struct stat second {};
+  ASSERT_EQ(stat(pin.c_str(), &second), 0);
+  EXPECT_EQ(first.st_ino, second.st_ino) << "the second create made a new seed";
+
+  // The seed has no /proc and no programs: a child keeps the host's /proc open, joins the seed
+  // and opens its own mountinfo through it (the table is of the namespace at open time).
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  pid_t reader = fork();
+  if (reader == 0) {
+    int proc = open("/proc", O_PATH | O_DIRECTORY);
+    int ns = open(pin.c_str(), O_RDONLY);
+    if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) != 0) _exit(1);
+    int table = openat(proc, "self/mountinfo", O_RDONLY);
+    if (table < 0) _exit(1);
+    char buf[4096];
+    for (ssize_t n; (n = read(table, buf, sizeof buf)) > 0;) {
+      if (write(p[1], buf, n) != n) _exit(1);
+    }
+    _exit(0);
+  }
+  close(p[1]);
+  std::string seed;
+  char buf[4096];
+  for (ssize_t n; (n = read(p[0], buf, sizeof buf)) > 0;) seed.append(buf, n);
+  close(p[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(reader, &status, 0), reader);
+  ASSERT_EQ(status, 0);
+  std::vector<std::string> points;
+  for (const auto& l : lines(seed)) {
+    std::istringstream f(l);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    points.push_back(point);
+  }
+  std::sort(points.begin(), points.end());
+  EXPECT_EQ(points, (std::vector<std::string>{"/", "/dev/full", "/dev/null", "/dev/random",
+                                               "/dev/tty", "/dev/urandom", "/dev/zero"}));
+
+  auto released = release_seed_mount_ns(*paths_);
+  ASSERT_TRUE(released.ok()) << released.error().message();
+  EXPECT_TRUE(*released);
+  EXPECT_FALSE(fs::exists(fs::path(pin).parent_path()));
+  std::ifstream mi("/proc/self/mountinfo");
+  std::string table((std::istreambuf_iterator<char>(mi)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(table.find(paths_->run_dir()), std::string::npos) << "a mount under <run> is left";
+  EXPECT_FALSE(*release_seed_mount_ns(*paths_)) << "nothing left to release";
+  EXPECT_EQ(run_in(a, {"true"}).status, 0) << "a running cell does not need the seed";
+  create_cell("c", Profile::kHigh, 9);
+  EXPECT_TRUE(fs::exists(pin));
+  (void)b;
+}
+
+// A create killed after making <run>/ns but before pinning leaves a plain file (or nothing)
+// where the pin goes; the next create finishes the seed instead of failing.
+TEST_F(RuntimeTest, AHalfMadeSeedIsFinishedByTheNextCreate) {
+  const std::string pin = seed_pin_path(*paths_);
+  fs::create_directories(fs::path(pin).parent_path());
+  { std::ofstream(pin) << ""; }
+  CellInfo a = create_cell("a", Profile::kMedium, 7);
+  ASSERT_GT(a.init_pid, 0);
+  Captured ns = run_host({"/usr/bin/stat", "-f", "-c", "%T", pin});
+  EXPECT_EQ(ns.out, "nsfs\n") << ns.err;
+}
+
 }  // namespace cells::kernel::testing

@@ -8,6 +8,7 @@
 
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
+#include "kernel/seed_ns.h"
 #include "support.h"
 
 namespace cells::packaging_test {
@@ -46,6 +47,8 @@ class Completion : public ::testing::Test {
       ASSERT_TRUE(paths.ok());
       auto st = kernel::BpfPolicy::unload(*paths);
       EXPECT_TRUE(st.ok()) << st.error().message();
+      auto seed = kernel::release_seed_mount_ns(*paths);  // and the seed its namespace came from
+      EXPECT_TRUE(seed.ok()) << seed.error().message();
     }
     fs::remove_all(dir_);
   }

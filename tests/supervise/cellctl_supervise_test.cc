@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "kernel/bpf_policy.h"
+#include "kernel/seed_ns.h"
 #include "kernel/supervise.h"
 #include "tests/supervise/harness.h"
 
@@ -57,6 +58,8 @@ class CellctlSuperviseTest : public ::testing::Test {
     // Creating the cell loaded this scratch instance's cgroup-BPF programs; they go too.
     auto st = kernel::BpfPolicy::unload(paths_);
     EXPECT_TRUE(st.ok()) << st.error().message();
+    auto seed = kernel::release_seed_mount_ns(paths_);  // and the seed its namespace came from
+    EXPECT_TRUE(seed.ok()) << seed.error().message();
     syslog_.reset();
     ::unsetenv("CELLS_SYSLOG_SOCKET");
     fs::remove_all(dir_);

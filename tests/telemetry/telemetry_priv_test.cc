@@ -19,6 +19,7 @@
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/seed_ns.h"
 #include "kernel/telemetry.h"
 #include "kernel/telemetry_format.h"
 
@@ -69,6 +70,8 @@ class TelemetryCellTest : public ::testing::Test {
     if (paths_) {
       auto st = BpfPolicy::unload(*paths_);
       EXPECT_TRUE(st.ok()) << st.error().message();
+      auto seed = release_seed_mount_ns(*paths_);  // and the seed its namespace came from
+      EXPECT_TRUE(seed.ok()) << seed.error().message();
     }
     fs::remove_all(dir_);
   }
