@@ -29,6 +29,7 @@
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/seed_ns.h"
 #include "tests/support/free_port.h"
 
 namespace cells::kernel {
@@ -301,6 +302,8 @@ class EscapeSuite : public ::testing::Test {
     if (world->paths) {
       auto st = BpfPolicy::unload(*world->paths);
       if (!st.ok()) ADD_FAILURE() << "unload BPF: " << st.error().message();
+      auto seed = release_seed_mount_ns(*world->paths);
+      if (!seed.ok()) ADD_FAILURE() << "release the seed: " << seed.error().message();
     }
     if (world->abstract_fd >= 0) close(world->abstract_fd);
     std::error_code ec;
