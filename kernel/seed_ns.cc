@@ -194,11 +194,14 @@ Result<Fd> ensure_seed_mount_ns(const Paths& paths) {
   if (!is_mount_root(dir)) {
     CELLS_SYSCALL(mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), "bind " + dir);
   }
-  CELLS_SYSCALL(mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr), "make " + dir + " private");
+  CELLS_SYSCALL(mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr),
+                "make " + dir + " private");
   // Step 3: the namespace, built by a child and pinned before the child exits.
   CELLS_TRY(make_seed(paths, pin));
   Fd seed = CELLS_TRY(open_pin(pin));
-  if (!seed.valid()) return Error(ErrorKind::kSystem, "seed mount namespace: nothing pinned at " + pin);
+  if (!seed.valid()) {
+    return Error(ErrorKind::kSystem, "seed mount namespace: nothing pinned at " + pin);
+  }
   return seed;
 }
 

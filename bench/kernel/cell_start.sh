@@ -44,6 +44,8 @@ for c in b'$inst':
   h^=c; h=(h*16777619)&0xffffffff
 print('cells-%08x'%h)")
   rm -rf "/sys/fs/bpf/$inst_name"
+  # The seed mount namespace the first create pinned (kernel/seed_ns.h), and its private dir.
+  umount -l "$inst/run/cellmgr/ns/mnt-seed" "$inst/run/cellmgr/ns" 2>/dev/null || true
   rmdir "/sys/fs/cgroup/unified/$inst_name" 2>/dev/null || true
   rm -rf "$scratch"
 }

@@ -20,6 +20,7 @@
 
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/seed_ns.h"
 
 extern char** environ;
 
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : cells) (void)rt->destroy(c.name, true);
   (void)cells::kernel::BpfPolicy::unload(paths);
+  (void)cells::kernel::release_seed_mount_ns(paths);
   std::filesystem::remove_all(scratch);
   return 0;
 }

@@ -26,6 +26,7 @@
 
 #include "base/files.h"
 #include "kernel/bpf_policy.h"
+#include "kernel/seed_ns.h"
 #include "kernel/telemetry.h"
 #include "kernel/telemetry_format.h"
 
@@ -232,6 +233,7 @@ void bench_uss(const std::string& scratch, const std::string& cellctl) {
   sh(ctl + " supervise --stop ussbench >/dev/null");
   sh(ctl + " destroy ussbench >/dev/null");
   (void)BpfPolicy::unload(*Paths::from_root(scratch + "/uss-install"));
+  (void)release_seed_mount_ns(*Paths::from_root(scratch + "/uss-install"));
 }
 
 }  // namespace

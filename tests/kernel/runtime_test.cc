@@ -28,6 +28,19 @@ std::vector<std::string> lines(const std::string& s) {
   return out;
 }
 
+// The mount points of a mountinfo TABLE (its fifth field), sorted.
+std::vector<std::string> mount_points(const std::string& table) {
+  std::vector<std::string> points;
+  for (const auto& l : lines(table)) {
+    std::istringstream f(l);
+    std::string id, parent, dev, root, point;
+    f >> id >> parent >> dev >> root >> point;
+    points.push_back(point);
+  }
+  std::sort(points.begin(), points.end());
+  return points;
+}
+
 class ProfileTest : public RuntimeTest, public ::testing::WithParamInterface<Profile> {};
 
 TEST_P(ProfileTest, ExecRunsInTheCellsPidNamespaceWithItsHostname) {
@@ -133,17 +146,11 @@ TEST_P(ProfileTest, TheCellsMountNamespaceHoldsNoHostMount) {
   CellInfo cell = create_cell("web", GetParam(), 7);
   ASSERT_GT(cell.init_pid, 0);
   std::ifstream in("/proc/" + std::to_string(cell.init_pid) + "/mountinfo");
-  std::vector<std::string> points;
-  for (std::string l; std::getline(in, l);) {
-    std::istringstream f(l);
-    std::string id, parent, dev, root, point;
-    f >> id >> parent >> dev >> root >> point;
-    points.push_back(point);
-  }
-  std::sort(points.begin(), points.end());
-  EXPECT_EQ(points, (std::vector<std::string>{"/", "/dev", "/dev/full", "/dev/null", "/dev/pts",
-                                               "/dev/random", "/dev/shm", "/dev/tty",
-                                               "/dev/urandom", "/dev/zero", "/proc"}));
+  std::string table((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(mount_points(table),
+            (std::vector<std::string>{"/", "/dev", "/dev/full", "/dev/null", "/dev/pts",
+                                      "/dev/random", "/dev/shm", "/dev/tty", "/dev/urandom",
+                                      "/dev/zero", "/proc"}));
   Captured c = run_in(cell, {"sh", "-c", "echo x > /dev/null && head -c 4 /dev/zero | wc -c"});
   EXPECT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(c.out, "4\n");
@@ -359,16 +366,9 @@ TEST_F(RuntimeTest, CellsShareOneSeedThatReleaseRemoves) {
   int status = 0;
   ASSERT_EQ(waitpid(reader, &status, 0), reader);
   ASSERT_EQ(status, 0);
-  std::vector<std::string> points;
-  for (const auto& l : lines(seed)) {
-    std::istringstream f(l);
-    std::string id, parent, dev, root, point;
-    f >> id >> parent >> dev >> root >> point;
-    points.push_back(point);
-  }
-  std::sort(points.begin(), points.end());
-  EXPECT_EQ(points, (std::vector<std::string>{"/", "/dev/full", "/dev/null", "/dev/random",
-                                               "/dev/tty", "/dev/urandom", "/dev/zero"}));
+  EXPECT_EQ(mount_points(seed), (std::vector<std::string>{"/", "/dev/full", "/dev/null",
+                                                          "/dev/random", "/dev/tty",
+                                                          "/dev/urandom", "/dev/zero"}));
 
   auto released = release_seed_mount_ns(*paths_);
   ASSERT_TRUE(released.ok()) << released.error().message();
