@@ -6,10 +6,14 @@ least), and the list as the peer of a no-op apply. The one-cell change rewrites 
 command before every run (hyperfine --prepare) so every apply restarts exactly one cell.
 
 The one-cell change is reported twice: whole, and as its cost over the no-op apply at the same
-N (the change sample less the no-op median), which is the part that must not grow with N.
+N, which is the part that must not grow with N. That cost is measured in interleaved pairs: a
+no-op apply, then a one-cell change apply, back to back, and the difference of the two. (A
+block of no-op runs and a later block of change runs drift apart on a shared machine by as much
+as the cost itself: session 7 saw no-op medians of 61 and 74 ms in two rounds of one run.)
 
 Growth is described by the slope of log(median) over log(N) between N = 10 and the largest N
 (at N = 1 the fixed cost of a process start dominates): 1 = linear, 0 = flat."""
+import json
 import math
 import os
 import statistics
@@ -33,6 +37,30 @@ def write_manifests(etc, n):
             f.write(MANIFEST.format(name=f"c{i}", arg=100000))
 
 
+def toggle_command(path):
+    """Flips the manifest's `sleep` argument, so that the next apply restarts exactly that cell."""
+    with open(path) as f:
+        text = f.read()
+    if "sleep 100000" in text:
+        text = text.replace("100000", "100001")
+    else:
+        text = text.replace("100001", "100000")
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def paired_change_cost(cmd, manifest, pairs):
+    """PAIRS times: a no-op apply, then one manifest rewritten and a one-cell change apply, timed
+    back to back. Returns the differences (ms). Both applies of a pair see the same machine
+    state, so drift over the run cancels out of each difference."""
+    out = []
+    for _ in range(pairs):
+        noop = timed(cmd)
+        toggle_command(manifest)
+        out.append((timed(cmd) - noop) * 1000)
+    return out
+
+
 def slope(points):
     """Least-squares slope of log(y) over log(x)."""
     xs = [math.log(x) for x, _ in points]
@@ -50,6 +78,7 @@ def run(ctx):
     names = ["cell list", "cat manifests", "stats -P", "ps -e", "noop apply", "one-cell change apply"]
     data = {k: {} for k in names}
     cpu_data = {k: {} for k in names}
+    marginal = {}  # n -> [change - no-op, ms], from interleaved pairs
     start_s = {}
     for n in sizes:
         ctx.log(f"  -- {n} running cells")
@@ -80,6 +109,10 @@ def run(ctx):
             for k in names:
                 data[k][n] = [t * 1000 for t in res[k]]
                 cpu_data[k][n] = [t * 1000 for t in cpu[k]]
+            marginal[n] = paired_change_cost([ctx.cellmgr, "--root", sr.root, "apply"], f0,
+                                             change_runs)
+            with open(os.path.join(ctx.raw_dir, f"scaling-pairs-{n}.json"), "w") as f:
+                json.dump({"change_minus_noop_ms": marginal[n]}, f)
         finally:
             sr.close()
     top = sizes[-1]
@@ -107,17 +140,14 @@ def run(ctx):
                data["one-cell change apply"][top], {"no-op apply": data["noop apply"][top]},
                detail=f"growth N^{growth['one-cell change apply']:.2f}; the scan of all N cells "
                       "is the no-op apply's, which grows linearly at most")
-    # What the change itself costs: each change sample less the no-op median at the same N and
-    # in the same round (the apply compares every declared cell either way). This part must not
-    # grow with N.
-    marginal = {n: [t - statistics.median(data["noop apply"][n])
-                    for t in data["one-cell change apply"][n]] for n in sizes}
+    # What the change itself costs, from the interleaved pairs (the apply compares every
+    # declared cell either way). This part must not grow with N.
     mmed = {n: statistics.median(ctx.pool(("scaling", "marginal", n), v)[0])
             for n, v in marginal.items()}
     ctx.metric("scaling", "change-marginal",
                f"one-cell change, cost over the no-op apply, {top} vs 1 running cells", "ms",
                marginal[top], {"same change, 1 cell": marginal[sizes[0]]}, ratio_goal=1.5,
-               detail="change sample - no-op median at the same N; "
+               detail="change apply - the no-op apply run just before it, in interleaved pairs; "
                       + ", ".join(f"{mmed[n]:.1f} ms at {n}" for n in sizes) + "; must not grow with N")
     lines = {k: [(n, data[k][n]) for n in sizes] for k in names}
     ctx.curve("scaling", "Control plane cost vs running cells (ms, median and p10..p90)",

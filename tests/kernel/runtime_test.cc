@@ -336,7 +336,7 @@ TEST_F(RuntimeTest, CellsShareOneSeedThatReleaseRemoves) {
   CellInfo a = create_cell("a", Profile::kMedium, 7);
   struct stat first {};
   ASSERT_EQ(stat(pin.c_str(), &first), 0);
-  CellInfo b = create_cell("b", Profile::kLow, 8);
+  create_cell("b", Profile::kLow, 8);
   struct stat second {};
   ASSERT_EQ(stat(pin.c_str(), &second), 0);
   EXPECT_EQ(first.st_ino, second.st_ino) << "the second create made a new seed";
@@ -381,7 +381,6 @@ TEST_F(RuntimeTest, CellsShareOneSeedThatReleaseRemoves) {
   EXPECT_EQ(run_in(a, {"true"}).status, 0) << "a running cell does not need the seed";
   create_cell("c", Profile::kHigh, 9);
   EXPECT_TRUE(fs::exists(pin));
-  (void)b;
 }
 
 // A create killed after making <run>/ns but before pinning leaves a plain file (or nothing)
