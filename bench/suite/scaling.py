@@ -9,7 +9,8 @@ The one-cell change is reported twice: whole, and as its cost over the no-op app
 N, which is the part that must not grow with N. That cost is measured in interleaved pairs: a
 no-op apply, then a one-cell change apply, back to back, and the difference of the two. (A
 block of no-op runs and a later block of change runs drift apart on a shared machine by as much
-as the cost itself: session 7 saw no-op medians of 61 and 74 ms in two rounds of one run.)
+as the cost itself: session 7 saw no-op medians of 61 and 74 ms in the first rounds of two runs
+of the same code.)
 
 Growth is described by the slope of log(median) over log(N) between N = 10 and the largest N
 (at N = 1 the fixed cost of a process start dominates): 1 = linear, 0 = flat."""
