@@ -314,10 +314,15 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   if (!opts.dry_run) {
     // Step 2: the operation, its intent, and a generation only when the desired state changed.
     op.emplace(CELLS_TRY(st.begin_operation(opts.kind, "cells")));
+    // Read again under the lock: an edit may have committed a generation since.
+    gen = CELLS_TRY(st.current_generation());
     CELLS_TRY(op->append({opts.kind, "cells", store::Phase::kIntent, std::to_string(gen), ""}));
     CELLS_TRY(write_file_atomic(inflight_path(paths), std::to_string(op->id()) + "\n", 0644));
     auto cur = CELLS_TRY(st.generation(gen));
-    if (!cur || !(cur->desired == l.state)) gen = CELLS_TRY(op->commit_generation(l.state));
+    if (!cur || !(cur->desired == l.state)) {
+      // CUR, read under this operation's lock, is what the new generation is written against.
+      gen = CELLS_TRY(op->commit_generation(l.state, {}, cur ? &*cur : nullptr));
+    }
     out.operation_id = op->id();
   }
   out.generation = gen;

@@ -113,6 +113,17 @@ std::vector<const T*> sorted(const std::vector<T>& v, Key key) {
   return out;
 }
 
+void build_plan(s::ApplyPlan::Builder b, const ApplyPlan& p) {
+  b.setCell(p.cell);
+  b.setText(p.text);
+  auto assets = b.initAssets(static_cast<unsigned>(p.assets.size()));
+  for (unsigned j = 0; j < p.assets.size(); ++j) {
+    assets[j].setPath(p.assets[j].path);
+    const Hash& h = p.assets[j].sha256;
+    assets[j].setSha256(capnp::Data::Reader(h.data(), h.size()));
+  }
+}
+
 }  // namespace
 
 std::string encode_generation(const Generation& g) {
@@ -132,28 +143,19 @@ std::string encode_generation(const Generation& g) {
   }
   auto plans = sorted(g.desired.plans, [](const ApplyPlan& p) { return p.cell; });
   auto pl = b.initPlans(static_cast<unsigned>(plans.size()));
-  for (unsigned i = 0; i < plans.size(); ++i) {
-    pl[i].setCell(plans[i]->cell);
-    pl[i].setText(plans[i]->text);
-    auto assets = pl[i].initAssets(static_cast<unsigned>(plans[i]->assets.size()));
-    for (unsigned j = 0; j < plans[i]->assets.size(); ++j) {
-      assets[j].setPath(plans[i]->assets[j].path);
-      const Hash& h = plans[i]->assets[j].sha256;
-      assets[j].setSha256(capnp::Data::Reader(h.data(), h.size()));
-    }
-  }
+  for (unsigned i = 0; i < plans.size(); ++i) build_plan(pl[i], *plans[i]);
   return to_bytes(msg);
 }
 
 namespace {
 
-Result<ApplyPlan> read_plan(s::ApplyPlan::Reader p, uint64_t generation) {
+Result<ApplyPlan> read_plan(s::ApplyPlan::Reader p) {
   ApplyPlan plan{p.getCell(), p.getText(), {}};
   for (auto a : p.getAssets()) {
     AssetHash ah{a.getPath(), {}};
     if (a.getSha256().size() != ah.sha256.size()) {
-      return Error(ErrorKind::kCorrupt, "generation " + std::to_string(generation) +
-                                            ": asset hash of " + ah.path + " is not 32 bytes");
+      return Error(ErrorKind::kCorrupt, "plan of " + plan.cell + ": asset hash of " + ah.path +
+                                            " is not 32 bytes");
     }
     std::memcpy(ah.sha256.data(), a.getSha256().begin(), ah.sha256.size());
     plan.assets.push_back(std::move(ah));
@@ -188,7 +190,10 @@ Result<Generation> decode_generation(std::string_view bytes) {
     g.operation_id = gr.getOperationId();
     for (auto c : gr.getCells()) g.desired.cells.push_back(read_cell(c));
     for (auto v : gr.getVolumes()) g.desired.volumes.push_back({v.getName(), v.getManifestText()});
-    for (auto p : gr.getPlans()) g.desired.plans.push_back(CELLS_TRY(read_plan(p, g.number)));
+    for (auto p : gr.getPlans()) {
+      g.desired.plans.push_back(
+          CELLS_TRY_CTX(read_plan(p), "generation " + std::to_string(g.number)));
+    }
     return g;
   });
   if (!r) return std::move(r).error();
@@ -211,10 +216,79 @@ Result<std::optional<GenerationCell>> find_generation_cell(std::string_view byte
     auto plans = gr.getPlans();
     unsigned j = lower_bound_by(plans, name, [](auto p) { return p.getCell(); });
     if (j < plans.size() && as_view(plans[j].getCell()) == name) {
-      out.plan = CELLS_TRY(read_plan(plans[j], gr.getNumber()));
+      out.plan = CELLS_TRY_CTX(read_plan(plans[j]), "generation " + std::to_string(gr.getNumber()));
     }
     return std::optional<GenerationCell>(std::move(out));
   });
+  if (!r) return std::move(r).error();
+  return std::move(*r);
+}
+
+namespace {
+
+// One item, the root of a message of its own (store format 2).
+template <typename Schema, typename Build>
+std::string encode_as(Build build) {
+  capnp::MallocMessageBuilder msg;
+  build(msg.initRoot<Schema>());
+  return to_bytes(msg);
+}
+template <typename Schema, typename Read>
+auto decode_as(const char* what, std::string_view bytes, Read read) {
+  return capnp_call(what, [&] {
+    AlignedMessage m(bytes);
+    return read(m.root<Schema>());
+  });
+}
+
+}  // namespace
+
+std::string encode_generation_header(const GenerationSummary& g) {
+  return encode_as<s::Generation>([&](s::Generation::Builder b) {
+    b.setNumber(g.number);
+    b.setTimeNs(g.time_ns);
+    b.setOperationId(g.operation_id);
+    b.setCellCount(g.cells);
+    b.setVolumeCount(g.volumes);
+    b.setPlanCount(g.plans);
+  });
+}
+
+Result<GenerationSummary> decode_generation_header(std::string_view bytes) {
+  return decode_as<s::Generation>("decode generation header", bytes, [](s::Generation::Reader r) {
+    return GenerationSummary{r.getNumber(),    r.getTimeNs(),      r.getOperationId(),
+                             r.getCellCount(), r.getVolumeCount(), r.getPlanCount()};
+  });
+}
+
+std::string encode_cell(const CellManifest& c) {
+  return encode_as<s::CellManifest>([&](s::CellManifest::Builder b) { build_cell(b, c); });
+}
+
+Result<CellManifest> decode_cell(std::string_view bytes) {
+  return decode_as<s::CellManifest>("decode cell manifest", bytes, read_cell);
+}
+
+std::string encode_volume(const VolumeManifest& v) {
+  return encode_as<s::VolumeManifest>([&](s::VolumeManifest::Builder b) {
+    b.setName(v.name);
+    b.setManifestText(v.manifest_text);
+  });
+}
+
+Result<VolumeManifest> decode_volume(std::string_view bytes) {
+  return decode_as<s::VolumeManifest>("decode volume manifest", bytes, [](s::VolumeManifest::Reader r) {
+    return VolumeManifest{r.getName(), r.getManifestText()};
+  });
+}
+
+std::string encode_plan(const ApplyPlan& p) {
+  return encode_as<s::ApplyPlan>([&](s::ApplyPlan::Builder b) { build_plan(b, p); });
+}
+
+Result<ApplyPlan> decode_plan(std::string_view bytes) {
+  // READ_PLAN answers a Result of its own (a bad asset hash), unwrapped here.
+  auto r = decode_as<s::ApplyPlan>("decode apply plan", bytes, read_plan);
   if (!r) return std::move(r).error();
   return std::move(*r);
 }

@@ -89,6 +89,15 @@ struct Generation {
   DesiredState desired;
 };
 
+// What `cellmgr history` shows of a generation, read from its header alone.
+struct GenerationSummary {
+  uint64_t number = 0;
+  int64_t time_ns = 0;
+  uint64_t operation_id = 0;
+  uint32_t cells = 0, volumes = 0, plans = 0;
+  bool operator==(const GenerationSummary&) const = default;
+};
+
 // One cell's entry in a generation, read without decoding the others (Store::generation_cell).
 struct GenerationCell {
   CellManifest manifest;
@@ -125,6 +134,16 @@ Result<Generation> decode_generation(std::string_view bytes);
 // encoded sorted); nullopt when the generation has no such cell. Errors as decode_generation.
 Result<std::optional<GenerationCell>> find_generation_cell(std::string_view bytes,
                                                            std::string_view name);
+// Store format 2 (store/generations.h): a generation's header, and each item a message of
+// its own. Decode errors: kCorrupt naming the record.
+std::string encode_generation_header(const GenerationSummary& g);
+Result<GenerationSummary> decode_generation_header(std::string_view bytes);
+std::string encode_cell(const CellManifest& c);
+Result<CellManifest> decode_cell(std::string_view bytes);
+std::string encode_volume(const VolumeManifest& v);
+Result<VolumeManifest> decode_volume(std::string_view bytes);
+std::string encode_plan(const ApplyPlan& p);
+Result<ApplyPlan> decode_plan(std::string_view bytes);
 std::string encode_runtime(const RuntimeCell& r);
 Result<RuntimeCell> decode_runtime(std::string_view bytes);
 }  // namespace detail

@@ -11,6 +11,7 @@
 
 #include "base/files.h"
 #include "store/codec.h"
+#include "store/generations.h"
 
 namespace cells::store {
 namespace {
@@ -101,6 +102,7 @@ Result<Store> Store::open(const Paths& paths, OpenMode mode) {
   // 4. Check the format record with a read txn first, so that a store of a newer (or foreign)
   //    format is refused before any write txn touches it.
   bool fresh = false;
+  uint32_t found_format = kFormatVersion;
   {
     Txn txn = CELLS_TRY(Txn::begin(s.env_, false));
     auto meta = txn.open_db("meta");
@@ -124,15 +126,17 @@ Result<Store> Store::open(const Paths& paths, OpenMode mode) {
         return Error(ErrorKind::kCorrupt, s.dir_ + ": store has no valid format record");
       }
       uint32_t version = static_cast<uint32_t>(decode_u64_be(*v, 4));
-      if (version != kFormatVersion) {
+      if (version < kOldestReadableFormat || version > kFormatVersion) {
         return Error(ErrorKind::kUnsupported,
                      s.dir_ + ": store format version " + std::to_string(version) +
                          (version > kFormatVersion ? " is newer than" : " is not") +
                          " the version this cellmgr supports (" +
                          std::to_string(kFormatVersion) + ")");
       }
+      found_format = version;
     }
   }
+  s.format_ = found_format;
 
   // 5. Open every database (creating them in a fresh store) and keep the handles env-wide.
   Txn txn = CELLS_TRY(Txn::begin(s.env_, write));
@@ -141,8 +145,16 @@ Result<Store> Store::open(const Paths& paths, OpenMode mode) {
   s.dbs_.open_ops = CELLS_TRY(txn.open_db("open_ops"));
   s.dbs_.generations = CELLS_TRY(txn.open_db("generations"));
   s.dbs_.runtime = CELLS_TRY(txn.open_db("runtime"));
+  // A read-only open of a format-1 store has no items database, and reads it as format 1.
+  if (s.format_ >= 2 || write) s.dbs_.items = CELLS_TRY(txn.open_db("generation_items"));
   if (fresh) {
     CELLS_TRY(txn.put(s.dbs_.meta, kKeyFormat, encode_u64_be(kFormatVersion, 4)));
+  } else if (write && s.format_ == 1) {
+    // 6. A format-1 store becomes format 2 in this one transaction: a crash leaves it as it
+    //    was, and the next read-write open migrates it again.
+    CELLS_TRY(detail::migrate_format1_generations(txn, {s.dbs_.generations, s.dbs_.items}));
+    CELLS_TRY(txn.put(s.dbs_.meta, kKeyFormat, encode_u64_be(kFormatVersion, 4)));
+    s.format_ = kFormatVersion;
   }
   CELLS_TRY_CTX(txn.commit(), "initialise store at " + s.dir_);
   return s;
@@ -256,23 +268,41 @@ Result<std::vector<uint64_t>> Operation::append_batch(const std::vector<EntryDra
 }
 
 Result<uint64_t> Operation::commit_generation(const DesiredState& desired,
-                                             const std::function<EntryDraft(uint64_t)>& outcome) {
+                                             const std::function<EntryDraft(uint64_t)>& outcome,
+                                             const Generation* current) {
   uint64_t previous = CELLS_TRY(store_->current_generation());
-  Generation g{previous + 1, now_ns(), id_, desired};
-  std::vector<EntryDraft> drafts = {{"generation.commit", "generation/" + std::to_string(g.number),
+  const std::string ctx = "commit generation " + std::to_string(previous + 1);
+  // The writer lock this operation holds keeps PREVIOUS current until the commit below.
+  std::optional<Generation> read;
+  if (current == nullptr && previous != 0) {
+    read = CELLS_TRY_CTX(store_->generation(previous), ctx);
+    if (!read) return Error(ErrorKind::kCorrupt, ctx + ": current generation " +
+                                                     std::to_string(previous) + " is missing");
+    current = &*read;
+  }
+  if ((current ? current->number : 0) != previous) {
+    return Error::invalid(ctx + ": the caller's current generation is " +
+                          std::to_string(current ? current->number : 0) + ", the store's " +
+                          std::to_string(previous));
+  }
+  static const DesiredState kEmpty;
+  GenerationSummary header{previous + 1,
+                           now_ns(),
+                           id_,
+                           static_cast<uint32_t>(desired.cells.size()),
+                           static_cast<uint32_t>(desired.volumes.size()),
+                           static_cast<uint32_t>(desired.plans.size())};
+  std::vector<EntryDraft> drafts = {{"generation.commit", "generation/" + std::to_string(header.number),
                                      Phase::kDone, std::to_string(previous),
-                                     std::to_string(g.number)}};
-  if (outcome) drafts.push_back(outcome(g.number));
+                                     std::to_string(header.number)}};
+  if (outcome) drafts.push_back(outcome(header.number));
   auto write = [&](Txn& txn, uint64_t) -> Status {
-    std::string key = encode_u64_be(g.number);
-    // NOOVERWRITE: a generation is immutable once written.
-    CELLS_TRY(txn.put(store_->dbs_.generations, key, detail::encode_generation(g),
-                      MDB_NOOVERWRITE));
-    return txn.put(store_->dbs_.meta, kKeyGeneration, key);
+    CELLS_TRY(detail::write_generation(txn, {store_->dbs_.generations, store_->dbs_.items}, header,
+                                       desired, current ? current->desired : kEmpty));
+    return txn.put(store_->dbs_.meta, kKeyGeneration, encode_u64_be(header.number));
   };
-  CELLS_TRY_CTX(store_->append(*this, drafts, write),
-                "commit generation " + std::to_string(g.number));
-  return g.number;
+  CELLS_TRY_CTX(store_->append(*this, drafts, write), ctx);
+  return header.number;
 }
 
 Status Operation::put_runtime(const RuntimeCell& cell) {
@@ -380,15 +410,31 @@ Result<uint64_t> Store::current_generation() const {
 
 Result<std::optional<Generation>> Store::generation(uint64_t number) const {
   Txn txn = CELLS_TRY(Txn::begin(env_, false));
+  if (format_ >= 2) return detail::read_generation(txn, {dbs_.generations, dbs_.items}, number);
   auto raw = CELLS_TRY(txn.get(dbs_.generations, encode_u64_be(number)));
   if (!raw) return std::optional<Generation>();
   auto g = CELLS_TRY(detail::decode_generation(*raw));
   return std::optional<Generation>(std::move(g));
 }
 
+Result<std::optional<GenerationSummary>> Store::generation_summary(uint64_t number) const {
+  if (format_ >= 2) {
+    Txn txn = CELLS_TRY(Txn::begin(env_, false));
+    return detail::read_generation_summary(txn, {dbs_.generations, dbs_.items}, number);
+  }
+  auto g = CELLS_TRY(generation(number));
+  if (!g) return std::optional<GenerationSummary>();
+  return std::optional<GenerationSummary>(GenerationSummary{
+      g->number, g->time_ns, g->operation_id, static_cast<uint32_t>(g->desired.cells.size()),
+      static_cast<uint32_t>(g->desired.volumes.size()), static_cast<uint32_t>(g->desired.plans.size())});
+}
+
 Result<std::optional<GenerationCell>> Store::generation_cell(uint64_t number,
                                                              std::string_view name) const {
   Txn txn = CELLS_TRY(Txn::begin(env_, false));
+  if (format_ >= 2) {
+    return detail::read_generation_cell(txn, {dbs_.generations, dbs_.items}, number, name);
+  }
   auto raw = CELLS_TRY(txn.get(dbs_.generations, encode_u64_be(number)));
   if (!raw) return std::optional<GenerationCell>();
   // RAW points into the map: the lookup copies out what it returns before the txn ends.

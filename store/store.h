@@ -17,8 +17,11 @@
 
 namespace cells::store {
 
-// The on-disk format this build reads and writes. Bumped only with a migration.
-inline constexpr uint32_t kFormatVersion = 1;
+// The on-disk format this build writes. Bumped only with a migration. Format 1 kept the whole
+// desired state in each generation record; format 2 keeps each item apart (generations.h). A
+// read-only open reads format 1 as it is; a read-write open migrates it first.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kOldestReadableFormat = 1;
 
 enum class OpenMode { kReadOnly, kReadWrite };  // kReadOnly never creates anything
 
@@ -81,6 +84,8 @@ class Store {
   // it does not exist). Errors: kCorrupt for a record that does not decode.
   Result<uint64_t> current_generation() const;
   Result<std::optional<Generation>> generation(uint64_t number) const;
+  // Its number, time, operation and counts, without reading its items (`cellmgr history`).
+  Result<std::optional<GenerationSummary>> generation_summary(uint64_t number) const;
   // Cell NAME's manifest and plan in generation NUMBER, without decoding the rest of it:
   // drift looks up each cell in the generation last applied to it, and those differ from
   // cell to cell. nullopt when the generation or the cell in it does not exist.
@@ -93,6 +98,7 @@ class Store {
 
   const std::string& dir() const { return dir_; }
   OpenMode mode() const { return mode_; }
+  uint32_t format() const { return format_; }
 
  private:
   friend class Operation;
@@ -109,12 +115,14 @@ class Store {
     MDB_dbi meta = 0;         // format_version, next_cid, next_op, journal_head, generation head
     MDB_dbi journal = 0;      // seq (u64 big-endian) -> sha256(entry) || JournalEntry message
     MDB_dbi open_ops = 0;     // operation id -> seq of its intent, while incomplete
-    MDB_dbi generations = 0;  // generation number -> Generation message
+    MDB_dbi generations = 0;  // generation number -> its header (format 1: the whole state)
+    MDB_dbi items = 0;        // format 2: the items of generations (generations.h)
     MDB_dbi runtime = 0;      // cell name -> RuntimeCell message
   };
 
   std::string dir_;
   OpenMode mode_ = OpenMode::kReadOnly;
+  uint32_t format_ = kFormatVersion;
   Env env_;
   Dbs dbs_;
 };
@@ -145,8 +153,13 @@ class Operation {
   // transaction. Returns the new generation number. OUTCOME (if given) makes the entry that
   // ends the caller's edit from the new number; it lands in the same transaction, so a crash
   // or a full disk cannot leave a committed generation whose edit reported a failure.
+  // Only what differs from the current generation is written. CURRENT, when the caller has
+  // read it already in this operation (apply compares against it), spares reading it again;
+  // it must be the current generation (kInvalid otherwise). kInvalid too for an item without
+  // a name, with a NUL in it, or named twice.
   Result<uint64_t> commit_generation(const DesiredState& desired,
-                                     const std::function<EntryDraft(uint64_t)>& outcome = {});
+                                     const std::function<EntryDraft(uint64_t)>& outcome = {},
+                                     const Generation* current = nullptr);
 
   // Writes (replaces) CELL's runtime record, journaled ("runtime.set", "cell/<name>", done,
   // before/after = the encoded old/new records) in the same transaction.

@@ -289,6 +289,73 @@ TEST(StoreGenerations, OneCellIsReadWithoutDecodingTheRest) {
   EXPECT_EQ(*s.generation_cell(0, "web"), std::nullopt);
 }
 
+// Format 2 writes only what changed, so a generation is read from each item's newest version
+// at or before it. Names that prefix one another (c1, c1-a, c10) and a cell changed by every
+// generation (more versions than the reader scans before it seeks) read back as committed.
+TEST(StoreGenerations, EveryGenerationReadsBackAsCommitted) {
+  ScratchRoot r;
+  Store s = open_rw(r);
+  Operation op = *s.begin_operation("apply", "cells");
+  std::vector<DesiredState> committed;
+  DesiredState st;
+  for (const char* n : {"c1", "c1-a", "c10", "web"}) {
+    CellManifest c;
+    c.name = n;
+    st.cells.push_back(c);
+  }
+  for (int g = 1; g <= 12; ++g) {
+    st.cells.back().command = {"serve", std::to_string(g)};  // web (last) changes every time
+    if (g == 5) st.cells.erase(st.cells.begin() + 1);    // c1-a goes
+    if (g == 8) st.volumes.push_back({"data", "v"});
+    if (g == 9) st.plans.push_back({"c10", "copy a b", {}});
+    if (g == 11) st.plans.clear();
+    if (g == 12) st.cells.insert(st.cells.begin() + 1, CellManifest{.name = "c1-a"});  // back
+    auto cur = s.generation(g - 1);
+    ASSERT_TRUE(cur.ok()) << cur.error().message();
+    ASSERT_EQ(*op.commit_generation(st, {}, *cur ? &**cur : nullptr), uint64_t(g));
+    committed.push_back(st);
+  }
+  for (int g = 1; g <= 12; ++g) {
+    auto got = **s.generation(g);
+    EXPECT_EQ(got.desired, committed[g - 1]) << "generation " << g;
+    auto web = **s.generation_cell(g, "web");
+    EXPECT_EQ(web.manifest.command[1], std::to_string(g));
+    EXPECT_EQ((*s.generation_cell(g, "c1-a")).has_value(), g < 5 || g == 12) << g;
+    EXPECT_EQ((**s.generation_cell(g, "c10")).plan.has_value(), g == 9 || g == 10) << g;
+    EXPECT_EQ((**s.generation_summary(g)).cells, committed[g - 1].cells.size());
+  }
+}
+
+// Only what can be addressed is stored: an item without a name, with a NUL in it, or named
+// twice is refused, as is a "current" generation that is not the store's. Nothing is written.
+TEST(StoreGenerations, BadItemsAndAStaleCurrentAreRefused) {
+  ScratchRoot r;
+  Store s = open_rw(r);
+  Operation op = *s.begin_operation("apply", "cells");
+  ASSERT_EQ(*op.commit_generation(sample_state()), 1u);
+  auto head = *s.journal_head();
+  auto refused = [&](DesiredState st, const std::string& what, const Generation* cur = nullptr) {
+    auto g = op.commit_generation(st, {}, cur);
+    ASSERT_FALSE(g.ok()) << what;
+    EXPECT_EQ(g.error().kind(), ErrorKind::kInvalid) << g.error().message();
+    EXPECT_NE(g.error().message().find(what), std::string::npos) << g.error().message();
+    EXPECT_EQ(*s.current_generation(), 1u);
+    EXPECT_EQ((*s.journal_head()).last_seq, head.last_seq);
+  };
+  DesiredState twice = sample_state();
+  twice.cells.push_back(twice.cells[0]);
+  refused(twice, "cell web appears twice");
+  DesiredState unnamed = sample_state();
+  unnamed.volumes.push_back({"", "x"});
+  refused(unnamed, "a volume has no name");
+  DesiredState nul = sample_state();
+  nul.plans[0].cell = std::string("we\0b", 4);
+  refused(nul, "a plan name holds a NUL byte");
+  Generation stale{0, 0, 0, {}};
+  refused(sample_state(), "the caller's current generation is 0, the store's 1", &stale);
+  EXPECT_EQ((**s.generation(1)).desired.cells.size(), 2u);
+}
+
 // An edit's outcome rides in the generation's own transaction: both entries, in order, with
 // the number the outcome was made from, and the operation is no longer open.
 TEST(StoreGenerations, OutcomeCommitsWithTheGeneration) {

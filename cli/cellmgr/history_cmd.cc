@@ -17,13 +17,12 @@ int run_history(const Context& ctx) {
   if (!cur) return fail(cur.error());
   std::printf("%-6s %-24s %-9s %-6s %-8s %s\n", "GEN", "TIME", "OPERATION", "CELLS", "VOLUMES", "PLANS");
   for (uint64_t n = 1; n <= *cur; ++n) {
-    auto g = (*st)->generation(n);
+    auto g = (*st)->generation_summary(n);
     if (!g) return fail(g.error());
     if (!*g) continue;
-    std::printf("%-6llu %-24s %-9llu %-6zu %-8zu %zu%s\n", (unsigned long long)n,
+    std::printf("%-6llu %-24s %-9llu %-6u %-8u %u%s\n", (unsigned long long)n,
                 format_time((*g)->time_ns).c_str(), (unsigned long long)(*g)->operation_id,
-                (*g)->desired.cells.size(), (*g)->desired.volumes.size(), (*g)->desired.plans.size(),
-                n == *cur ? "  (current)" : "");
+                (*g)->cells, (*g)->volumes, (*g)->plans, n == *cur ? "  (current)" : "");
   }
   return 0;
 }

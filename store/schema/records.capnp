@@ -73,12 +73,19 @@ struct ApplyPlan {
 
 struct Generation {
   # An immutable snapshot of the whole desired state, written in one transaction.
+  # Store format 1 keeps the whole state in the lists. Format 2 (store/generations.h) keeps
+  # only this header, with the lists empty and the counts set: each cell, volume and plan is
+  # a message of its own in the generation_items database, written by the generation that
+  # changed it.
   number @0 :UInt64;                # from 1, never reused
   timeNs @1 :Int64;                 # CLOCK_REALTIME when it was committed
   operationId @2 :UInt64;           # the journaled operation that committed it
-  cells @3 :List(CellManifest);     # sorted by name
-  volumes @4 :List(VolumeManifest); # sorted by name
-  plans @5 :List(ApplyPlan);        # sorted by cell
+  cells @3 :List(CellManifest);     # format 1: sorted by name
+  volumes @4 :List(VolumeManifest); # format 1: sorted by name
+  plans @5 :List(ApplyPlan);        # format 1: sorted by cell
+  cellCount @6 :UInt32;             # format 2: how many cells the generation holds
+  volumeCount @7 :UInt32;           # format 2: how many volumes
+  planCount @8 :UInt32;             # format 2: how many plans
 }
 
 struct RuntimeCell {
