@@ -408,9 +408,19 @@ Result<uint64_t> Store::current_generation() const {
   return raw ? decode_u64_be(*raw) : 0;
 }
 
+Status Store::still_format1(const Txn& txn) const {
+  // A format-2 header decodes as a format-1 generation with no cells: a reader that opened the
+  // store before a writer migrated it must not answer from it.
+  auto v = CELLS_TRY(txn.get(dbs_.meta, kKeyFormat));
+  if (v && v->size() == 4 && decode_u64_be(*v, 4) == 1) return ok_status();
+  return Error(ErrorKind::kBusy, dir_ + ": the store was migrated to a newer format since this "
+                                        "reader opened it; open it again");
+}
+
 Result<std::optional<Generation>> Store::generation(uint64_t number) const {
   Txn txn = CELLS_TRY(Txn::begin(env_, false));
   if (format_ >= 2) return detail::read_generation(txn, {dbs_.generations, dbs_.items}, number);
+  CELLS_TRY(still_format1(txn));
   auto raw = CELLS_TRY(txn.get(dbs_.generations, encode_u64_be(number)));
   if (!raw) return std::optional<Generation>();
   auto g = CELLS_TRY(detail::decode_generation(*raw));
@@ -435,6 +445,7 @@ Result<std::optional<GenerationCell>> Store::generation_cell(uint64_t number,
   if (format_ >= 2) {
     return detail::read_generation_cell(txn, {dbs_.generations, dbs_.items}, number, name);
   }
+  CELLS_TRY(still_format1(txn));
   auto raw = CELLS_TRY(txn.get(dbs_.generations, encode_u64_be(number)));
   if (!raw) return std::optional<GenerationCell>();
   // RAW points into the map: the lookup copies out what it returns before the txn ends.

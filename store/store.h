@@ -104,6 +104,8 @@ class Store {
   friend class Operation;
   Store() = default;
   Status require_writable(std::string_view what) const;
+  // kBusy when a format-1 store this reader opened has been migrated since.
+  Status still_format1(const Txn& txn) const;
   Result<JournalHead> read_head(const Txn& txn) const;
   // One write txn: appends DRAFTS for OP (in the name of operation FOR_OP when non-zero),
   // then runs EXTRA (more writes) before committing.

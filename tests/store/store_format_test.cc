@@ -125,6 +125,28 @@ TEST(StoreFormat, Format1IsReadAsItIsAndMigratedByTheFirstWriter) {
   });
 }
 
+// A reader that opened the store as format 1 refuses to answer once a writer has migrated
+// it: a format-2 header would decode as a generation without cells.
+TEST(StoreFormat, AReaderOpenedBeforeTheMigrationAsksToBeOpenedAgain) {
+  ScratchRoot root;
+  plant_format1(root);
+  Store ro = *Store::open(root.paths(), OpenMode::kReadOnly);
+  EXPECT_EQ((**ro.generation(2)).desired, history()[1].desired);
+  { Store rw = *Store::open(root.paths(), OpenMode::kReadWrite); }
+  auto g = ro.generation(2);
+  auto one = ro.generation_cell(2, "web");
+  auto summary = ro.generation_summary(2);
+  ASSERT_FALSE(g.ok());
+  ASSERT_FALSE(one.ok());
+  ASSERT_FALSE(summary.ok());
+  for (const Error* e : {&g.error(), &one.error(), &summary.error()}) {
+    EXPECT_EQ(e->kind(), ErrorKind::kBusy);
+    EXPECT_NE(e->message().find("open it again"), std::string::npos) << e->message();
+  }
+  Store again = *Store::open(root.paths(), OpenMode::kReadOnly);
+  EXPECT_EQ((**again.generation(2)).desired, history()[1].desired);
+}
+
 TEST(StoreFormat, ARecordThatDoesNotDecodeStopsTheMigrationAndChangesNothing) {
   ScratchRoot root;
   plant_format1(root, 2);
