@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "base/files.h"
@@ -20,6 +21,24 @@ namespace cells::engine {
 namespace {
 
 using Points = std::vector<std::string>;
+
+// A mkdtemp directory for one scenario, removed by the test process once the scenario's child
+// has exited: its mounts were in the child's namespace and went with it, so only plain files
+// and directories are left to remove.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const char* tmpl) : path_(tmpl) {
+    if (!::mkdtemp(path_.data())) path_.clear();
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 TEST(MountTable, ParsesMountPointsAndDecodesEscapes) {
   const std::string text =
@@ -37,12 +56,10 @@ TEST(MountTable, ParsesMountPointsAndDecodesEscapes) {
 // follows every mount and unmount and the prefix match stops at path components. OWNER: the
 // child owns the cache (its parent never used it), so the table must be read again only after
 // a change; otherwise the child must never fill the cache at all.
-std::string namespace_scenario(bool owner) {
+std::string namespace_scenario(const std::string& dir, bool owner) {
+  if (dir.empty()) return "mkdtemp";
   if (::unshare(CLONE_NEWNS) != 0) return "unshare: " + std::string(strerror(errno));
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "make-rprivate";
-  char tmpl[] = "/tmp/cells-mount-table-XXXXXX";
-  if (!::mkdtemp(tmpl)) return "mkdtemp";
-  const std::string dir = tmpl;
   for (const char* d : {"/a", "/a/b", "/ab"}) ::mkdir((dir + d).c_str(), 0755);
   auto below = [&](const std::string& p) { return mounts_below(p).value_or(Points{"error"}); };
   auto tmpfs = [](const std::string& p) {
@@ -102,12 +119,11 @@ std::string namespace_scenario(bool owner) {
 
 // A cell root's tree comes from listmount, in an order whose reverse unmounts it, without a
 // read of the table; unmount_cell_root also clears a mount stacked below the top one.
-std::string tree_scenario() {
+std::string tree_scenario(const std::string& dir) {
+  if (dir.empty()) return "mkdtemp";
   if (::unshare(CLONE_NEWNS) != 0) return "unshare: " + std::string(strerror(errno));
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return "make-rprivate";
-  char tmpl[] = "/tmp/cells-mount-tree-XXXXXX";
-  if (!::mkdtemp(tmpl)) return "mkdtemp";
-  auto paths = Paths::from_root(tmpl);
+  auto paths = Paths::from_root(dir);
   if (!paths) return "paths: " + paths.error().message();
   const std::string root = cell_root_layout(*paths, "c").root;
   if (!make_dirs(root, 0755)) return "make the root";
@@ -143,7 +159,7 @@ std::string tree_scenario() {
   if (!tmpfs(root)) return "stack a mount on the root";
   if (tree(root) != Points{root}) return "the top mount's tree shows what it covers";
   if (auto s = unmount_cell_root(*paths, "c"); !s) return "unmount: " + s.error().message();
-  if (!mounts_below(tmpl).value_or(Points{"error"}).empty()) return "mounts left after unmount";
+  if (!mounts_below(dir).value_or(Points{"error"}).empty()) return "mounts left after unmount";
   return "";
 }
 
@@ -174,7 +190,8 @@ std::string in_child(Scenario scenario) {
 // used the cache and the child owns it.
 TEST(MountTable, FollowsMountsInAPrivateNamespaceAndRereadsOnlyAfterAChange) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
-  EXPECT_EQ(in_child([] { return namespace_scenario(true); }), "");
+  ScratchDir dir("/tmp/cells-mount-table-XXXXXX");
+  EXPECT_EQ(in_child([&] { return namespace_scenario(dir.path(), true); }), "");
 }
 
 // A forked child must not use (or poll) its parent's cached descriptor: after the parent has
@@ -183,12 +200,14 @@ TEST(MountTable, AChildOfACachingProcessReadsItsOwnTable) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
   ASSERT_TRUE(mounts_below("/").ok());
   ASSERT_EQ(mount_table_reads(), 1u);
-  EXPECT_EQ(in_child([] { return namespace_scenario(false); }), "");
+  ScratchDir dir("/tmp/cells-mount-table-XXXXXX");
+  EXPECT_EQ(in_child([&] { return namespace_scenario(dir.path(), false); }), "");
 }
 
 TEST(MountTable, ListsACellRootsTreeWithoutTheTableAndUnmountsAStack) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a mount namespace";
-  EXPECT_EQ(in_child(tree_scenario), "");
+  ScratchDir dir("/tmp/cells-mount-tree-XXXXXX");
+  EXPECT_EQ(in_child([&] { return tree_scenario(dir.path()); }), "");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/text.h"
 #include "store/codec.h"
 
 namespace cells::store::detail {
@@ -83,14 +84,15 @@ Result<std::vector<T>> items_at(const Txn& txn, const GenerationDbs& dbs, ItemKi
     }
     if (!value || value->empty()) continue;  // not there yet, or removed
     auto x = decode(*value);
+    // Names come from the stored keys and records: one line, whatever bytes they hold.
     if (!x) {
       return std::move(x).error().wrap("generation " + std::to_string(number) + ", " +
-                                       std::string(name));
+                                       one_line(name));
     }
     if (name_of(*x) != name) {
       return Error(ErrorKind::kCorrupt, "generation " + std::to_string(number) +
-                                            ": the record of " + std::string(name) + " names " +
-                                            std::string(name_of(*x)));
+                                            ": the record of " + one_line(name) + " names " +
+                                            one_line(name_of(*x)));
     }
     out.push_back(std::move(*x));
   }
@@ -163,6 +165,8 @@ Status write_items(Txn& txn, const GenerationDbs& dbs, uint64_t number, const De
                        encode_plan, "plan");
 }
 
+}  // namespace
+
 GenerationSummary summary_of(const Generation& g) {
   return {g.number,
           g.time_ns,
@@ -171,8 +175,6 @@ GenerationSummary summary_of(const Generation& g) {
           static_cast<uint32_t>(g.desired.volumes.size()),
           static_cast<uint32_t>(g.desired.plans.size())};
 }
-
-}  // namespace
 
 std::string item_key(ItemKind kind, std::string_view name, uint64_t generation) {
   return prefix_of(kind, name) + encode_u64_be(generation);

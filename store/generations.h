@@ -35,6 +35,9 @@ enum class ItemKind : char { kCell = 'c', kVolume = 'v', kPlan = 'p' };
 
 std::string item_key(ItemKind kind, std::string_view name, uint64_t generation);
 
+// G's header: its number, time, operation and counts.
+GenerationSummary summary_of(const Generation& g);
+
 // Writes generation HEADER.number: its header, each item of DESIRED that PREVIOUS (the state
 // of the generation before it; empty for the first) lacks or holds differently, and a removal
 // for each item of PREVIOUS that DESIRED lacks. Errors: kInvalid for an empty name, a name

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/text.h"
 #include "store/capnp_adapter.h"
 #include "store/schema/records.capnp.h"
 
@@ -154,8 +155,9 @@ Result<ApplyPlan> read_plan(s::ApplyPlan::Reader p) {
   for (auto a : p.getAssets()) {
     AssetHash ah{a.getPath(), {}};
     if (a.getSha256().size() != ah.sha256.size()) {
-      return Error(ErrorKind::kCorrupt, "plan of " + plan.cell + ": asset hash of " + ah.path +
-                                            " is not 32 bytes");
+      // Both names come from the damaged record: one line, whatever bytes they hold.
+      return Error(ErrorKind::kCorrupt, "plan of " + one_line(plan.cell) + ": asset hash of " +
+                                            one_line(ah.path) + " is not 32 bytes");
     }
     std::memcpy(ah.sha256.data(), a.getSha256().begin(), ah.sha256.size());
     plan.assets.push_back(std::move(ah));

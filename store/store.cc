@@ -434,9 +434,7 @@ Result<std::optional<GenerationSummary>> Store::generation_summary(uint64_t numb
   }
   auto g = CELLS_TRY(generation(number));
   if (!g) return std::optional<GenerationSummary>();
-  return std::optional<GenerationSummary>(GenerationSummary{
-      g->number, g->time_ns, g->operation_id, static_cast<uint32_t>(g->desired.cells.size()),
-      static_cast<uint32_t>(g->desired.volumes.size()), static_cast<uint32_t>(g->desired.plans.size())});
+  return std::optional<GenerationSummary>(detail::summary_of(*g));
 }
 
 Result<std::optional<GenerationCell>> Store::generation_cell(uint64_t number,
