@@ -4,7 +4,7 @@
 // Format 1 kept the whole desired state in every generation record: a one-cell change at
 // 1,000 cells encoded and wrote 1,000 manifests (half a megabyte, about 3 ms of an apply),
 // which made the cost of a change grow with the number of cells (issue #10). Format 2 writes
-// what changed, so a change costs the same at any N; reading generation G finds each item's
+// what changed, so a change writes the same at any N; reading generation G finds each item's
 // newest version at or before G.
 //
 //   generations       u64be(G)                       -> header (number, time, op, counts)
@@ -59,7 +59,8 @@ Result<std::optional<GenerationCell>> read_generation_cell(const Txn& txn, const
 
 // Rewrites every format-1 generation record (the whole state) as a format-2 header and the
 // items each generation changed, oldest first, in TXN. Returns how many it rewrote. Errors:
-// kCorrupt naming a record that does not decode (the caller aborts TXN: nothing changes).
+// kCorrupt naming a record that does not decode, kInvalid for one whose names cannot be
+// addressed (as write_generation); the caller aborts TXN, so nothing changes.
 Result<uint64_t> migrate_format1_generations(Txn& txn, const GenerationDbs& dbs);
 
 }  // namespace cells::store::detail
