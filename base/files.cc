@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "base/syscall.h"
 
@@ -93,6 +94,28 @@ std::string installed_helper_path(const std::string& name, const std::string& ex
   size_t dir = self.rfind('/', program - 1);
   if (dir == std::string::npos) return {};
   return self.substr(0, dir) + "/libexec/cells/" + name;
+}
+
+Result<std::string> find_helper_program(const std::string& name, const char* env_var,
+                                        const char* build_path) {
+  std::string tried;
+  auto usable = [&](const std::string& p) {
+    if (!tried.empty()) tried += ", ";
+    tried += p;
+    return ::access(p.c_str(), X_OK) == 0;
+  };
+  if (const char* env = std::getenv(env_var); env && *env) {
+    if (usable(env)) return std::string(env);
+    return Error::not_found(name + " program " + env + " (from " + env_var +
+                            ") is not executable");
+  }
+  // An installed program uses the helpers installed with it, never those of its build tree.
+  if (auto installed = installed_helper_path(name); !installed.empty() && usable(installed)) {
+    return installed;
+  }
+  if (build_path && usable(build_path)) return std::string(build_path);
+  if (std::string fixed = "/usr/libexec/cells/" + name; usable(fixed)) return fixed;
+  return Error::not_found("no " + name + " program (tried " + tried + ")");
 }
 
 }  // namespace cells

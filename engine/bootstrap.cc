@@ -11,6 +11,7 @@
 #include "engine/rootfs_build.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/instance_sampler.h"
 #include "kernel/seed_ns.h"
 #include "store/store.h"
 
@@ -139,6 +140,8 @@ Result<std::vector<std::string>> reset_runtime(const Paths& paths, bool cells, b
       if (CELLS_TRY(kernel::release_seed_mount_ns(paths))) {
         done.push_back("released the seed mount namespace");
       }
+      // And the telemetry sampler, which would leave by itself only at its next round.
+      if (CELLS_TRY(kernel::stop_sampler(paths))) done.push_back("stopped the telemetry sampler");
     }
   }
   if (volumes) {

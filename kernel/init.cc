@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,7 +48,7 @@ bool parse_init_args(int argc, char** argv, InitContext* ctx) {
   return have_name && have_cid;
 }
 
-int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
+int run_init_loop(const InitContext& ctx) {
   (void)ctx;
   // exec resets dumpability, so this must happen here and not in the setup child.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -64,13 +63,6 @@ int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
   if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return 10;
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) return 11;
-  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  if (tfd < 0) return 12;
-  struct itimerspec every_second {};
-  every_second.it_interval.tv_sec = 1;
-  every_second.it_value.tv_sec = 1;
-  if (timerfd_settime(tfd, 0, &every_second, nullptr) != 0) return 13;
-
   // The spawn channel (cell_spawner.h), when the runtime gave us one.
   int spawn_fd = fcntl(kInitSpawnFd, F_GETFD) >= 0 ? kInitSpawnFd : -1;
   if (spawn_fd >= 0) fcntl(spawn_fd, F_SETFL, fcntl(spawn_fd, F_GETFL) | O_NONBLOCK);
@@ -78,8 +70,8 @@ int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
   // Children may have been re-parented to us before the signalfd existed.
   reap_all();
   for (;;) {
-    struct pollfd fds[3] = {{sfd, POLLIN, 0}, {tfd, POLLIN, 0}, {spawn_fd, POLLIN, 0}};
-    if (poll(fds, 3, -1) < 0) {
+    struct pollfd fds[2] = {{sfd, POLLIN, 0}, {spawn_fd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return 14;
     }
@@ -91,13 +83,7 @@ int run_init_loop(const InitContext& ctx, InitSampler* sampler) {
         if (si.ssi_signo == SIGTERM && si.ssi_pid == 0) return 0;
       }
     }
-    if (fds[1].revents & POLLIN) {
-      uint64_t expirations = 0;
-      (void)!read(tfd, &expirations, sizeof expirations);
-      // telemetry: sampler.tick()
-      if (sampler) sampler->tick();
-    }
-    if (fds[2].revents & POLLIN) init_serve_spawns();
+    if (fds[1].revents & POLLIN) init_serve_spawns();
   }
 }
 

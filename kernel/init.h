@@ -8,7 +8,10 @@
 //   - exit when host root sends SIGTERM, which makes the kernel SIGKILL the rest of the cell
 //     (a PID namespace dies with its init). SIGTERM from inside the cell is ignored: the
 //     sender's pid is visible in our namespace only when it comes from inside;
-//   - tick once per second for telemetry (InitSampler).
+//   - fork the processes the host asks for through the spawn channel (cell_spawner.h).
+// It wakes only for these: telemetry is sampled from the host (instance_sampler.h), because a
+// cell reading its own cgroup's cpu.stat costs time in proportion to the number of cells
+// (decision 78).
 // It is non-dumpable, so processes of the cell cannot ptrace it or read its memory.
 #pragma once
 
@@ -19,7 +22,6 @@ namespace cells::kernel {
 
 // Inherited descriptor numbers (set up by the setup child before exec).
 inline constexpr int kInitCgroupFd = 3;  // O_DIRECTORY fd of the cell's cgroup (host view)
-inline constexpr int kInitSnapshotFd = 4;  // telemetry snapshot file (telemetry.h), if open
 
 struct InitContext {
   std::string name;
@@ -27,19 +29,11 @@ struct InitContext {
   int cgroup_fd = kInitCgroupFd;
 };
 
-// telemetry: the once-per-second hook. The telemetry engineer implements this and creates it
-// in kernel/programs/cells_init.cc; tick() runs on init's only thread and must not block long.
-class InitSampler {
- public:
-  virtual ~InitSampler() = default;
-  virtual void tick() = 0;
-};
-
 // Parses `cell=<name> cid=<id>` from argv[2..]; false if either is missing or malformed.
 bool parse_init_args(int argc, char** argv, InitContext* ctx);
 
 // The PID 1 loop. Returns the exit code when the host asks init to stop (0), or a non-zero
-// code if its own setup (signalfd, timerfd) fails. SAMPLER may be null.
-int run_init_loop(const InitContext& ctx, InitSampler* sampler);
+// code if its own setup (signals, signalfd) fails.
+int run_init_loop(const InitContext& ctx);
 
 }  // namespace cells::kernel

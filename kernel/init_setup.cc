@@ -42,7 +42,6 @@ struct ChildPlan {
   int devnull_fd;
   int exec_fd;
   int status_fd;
-  int snapshot_fd;
   int spawn_host_fd;  // -1 = no spawn channel (and no Landlock plan)
   int spawn_fd;
   int landlock_fd;
@@ -79,16 +78,15 @@ struct ChildPlan {
       dup2(c.cgroup_fd, 3) < 0) {
     fail(c, SetupStep::kStdio);
   }
-  // telemetry: the snapshot file init's sampler writes to (fd 4), when the runtime has one.
-  if (c.snapshot_fd >= 0 && dup2(c.snapshot_fd, 4) < 0) fail(c, SetupStep::kStdio);
-  // The spawn channel and the Landlock ruleset (cell_spawner.h: fds 5, 6 and 7).
+  // The spawn channel and the Landlock ruleset (cell_spawner.h: fds 5, 6 and 7; fd 4 is no
+  // longer used since init stopped sampling telemetry).
   if (c.spawn_host_fd >= 0 &&
       (dup2(c.spawn_host_fd, kInitSpawnHostFd) < 0 || dup2(c.spawn_fd, kInitSpawnFd) < 0 ||
        dup2(c.landlock_fd, kInitLandlockFd) < 0)) {
     fail(c, SetupStep::kStdio);
   }
   // Whatever the caller left inheritable must not live on in init for the cell's lifetime.
-  int first_free = c.spawn_host_fd >= 0 ? kInitLandlockFd + 1 : c.snapshot_fd >= 0 ? 5 : 4;
+  int first_free = c.spawn_host_fd >= 0 ? kInitLandlockFd + 1 : 4;
   if (close_range(first_free, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(c, SetupStep::kStdio);
   syscall(SYS_execveat, c.exec_fd, "", c.argv, c.envp, AT_EMPTY_PATH);
   fail(c, SetupStep::kExecInit);
@@ -97,26 +95,11 @@ struct ChildPlan {
 }  // namespace
 
 Result<std::string> find_init_program() {
-  std::string tried;
-  auto usable = [&](const std::string& p) {
-    if (!tried.empty()) tried += ", ";
-    tried += p;
-    return access(p.c_str(), X_OK) == 0;
-  };
-  if (const char* env = std::getenv("CELLS_INIT_PROGRAM"); env && *env) {
-    if (usable(env)) return std::string(env);
-    return Error::not_found(std::string("init program ") + env +
-                            " (from CELLS_INIT_PROGRAM) is not executable");
-  }
-  // An installed program uses the init installed with it, never one of its build tree.
-  if (auto installed = installed_helper_path("cells-init"); !installed.empty() && usable(installed)) {
-    return installed;
-  }
 #ifdef CELLS_INIT_PROGRAM_PATH
-  if (usable(CELLS_INIT_PROGRAM_PATH)) return std::string(CELLS_INIT_PROGRAM_PATH);
+  return find_helper_program("cells-init", "CELLS_INIT_PROGRAM", CELLS_INIT_PROGRAM_PATH);
+#else
+  return find_helper_program("cells-init", "CELLS_INIT_PROGRAM", nullptr);
 #endif
-  if (usable("/usr/libexec/cells/cells-init")) return std::string("/usr/libexec/cells/cells-init");
-  return Error::not_found("no cell init program (tried " + tried + ")");
 }
 
 Result<LaunchedInit> launch_init(const InitLaunch& l) {
@@ -142,10 +125,6 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
   Fd userns;
   if (l.userns_fd >= 0) {
     userns = CELLS_TRY_CTX(dup_high(l.userns_fd, "userns"), ctx);
-  }
-  Fd snapshot;
-  if (l.snapshot_fd >= 0) {
-    snapshot = CELLS_TRY_CTX(dup_high(l.snapshot_fd, "telemetry snapshot"), ctx);
   }
 
   // The cell's Landlock domain for init, and the channel through which init forks processes
@@ -179,7 +158,6 @@ Result<LaunchedInit> launch_init(const InitLaunch& l) {
   ChildPlan plan{&rootfs,      l.name.c_str(), seed.get(),    tree.get(),
                  userns.valid() ? userns.get() : -1,
                  cgroup.get(), devnull.get(),  exec_fd.get(), status_write.get(),
-                 snapshot.valid() ? snapshot.get() : -1,
                  spawn_host.valid() ? spawn_host.get() : -1,
                  spawn_init.valid() ? spawn_init.get() : -1,
                  landlock.valid() ? landlock.get() : -1, argv, envp};

@@ -37,7 +37,6 @@ struct InitLaunch {
   int tree_fd = -1;     // detached mount tree of the root (idmapped for high)
   int userns_fd = -1;   // high: the cell's user namespace; -1 otherwise
   std::string program;  // path of the init program (cells-init)
-  int snapshot_fd = -1;  // telemetry snapshot file, handed to init as kInitSnapshotFd; -1 = none
   // The cell's Landlock domain, entered by init (cell_spawner.h); null = init stays outside
   // any domain and gets no spawn channel.
   const LandlockPlan* landlock = nullptr;

@@ -15,6 +15,7 @@
 #include "kernel/cgroup.h"
 #include "kernel/features.h"
 #include "kernel/init_setup.h"
+#include "kernel/instance_sampler.h"
 #include "kernel/landlock.h"
 #include "kernel/namespaces.h"
 #include "kernel/policy.h"
@@ -171,6 +172,7 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   CELLS_TRY_CTX(validate_spec(spec), ctx);
   if (spec.cid == 0) return Error::invalid(ctx + ": cell id 0 is the host; cells start at 1");
   std::string program = CELLS_TRY_CTX(find_init_program(), ctx);
+  CELLS_TRY_CTX(find_sampler_program(), ctx);
 
   // Step 2: under the registry lock, uniqueness of name, cid and ports among live cells.
   Registry registry(paths_);
@@ -207,8 +209,8 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
     tree = CELLS_TRY_CTX(plain_tree(spec.root), ctx);
   }
 
-  // telemetry: the cell's slot holds its identity before init, which samples into it through
-  // the inherited snapshot fd (it cannot reach the file after pivot_root).
+  // telemetry: the cell's slot holds its identity before init; the instance's sampler finds
+  // the cell there once its record exists (instance_sampler.h).
   int64_t created_unix_ns = now_unix_ns();
   SnapshotFile& snapshot = snapshot_holder.emplace(CELLS_TRY_CTX(SnapshotFile::open_rw(paths_), ctx));
   CELLS_TRY_CTX(snapshot.publish_identity(spec.cid, spec.name, spec.root, created_unix_ns), ctx);
@@ -227,7 +229,6 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   Fd seed = CELLS_TRY_CTX(ensure_seed_mount_ns(paths_), ctx);
   InitLaunch launch{spec.name, spec.cid, spec.root, cg.fd(), seed.get(), tree.get(),
                     userns.valid() ? userns.get() : -1, program};
-  launch.snapshot_fd = snapshot.fd();
   launch.landlock = &init_policy.landlock;
   LaunchedInit init = CELLS_TRY(launch_init(launch));
   rollback.add([&cg, pid = init.pid] {
@@ -250,6 +251,10 @@ Result<CellInfo> Runtime::create(const CellSpec& spec) {
   info.created_unix_ns = created_unix_ns;
   CELLS_TRY_CTX(registry.save(info), ctx);
   rollback.dismiss();
+  // Step 8: the instance's sampler, started unless it runs. The cell exists whatever happens
+  // here: a sampler that cannot start now is started by the next create or supervisor (and
+  // step 1 already refused an installation without the program).
+  (void)ensure_sampler(paths_);
   return info;
 }
 
@@ -257,6 +262,7 @@ Status Runtime::check(const CellSpec& spec) const {
   const std::string ctx = "create cell " + spec.name;
   CELLS_TRY_CTX(validate_spec(spec), ctx);
   CELLS_TRY_CTX(find_init_program(), ctx);
+  CELLS_TRY_CTX(find_sampler_program(), ctx);
   CELLS_TRY_CTX(check_conflicts(spec, Registry(paths_), paths_), ctx);
   return ok_status();
 }

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -163,9 +162,6 @@ struct Supervisor::Impl {
   Fd sigfd;
   SyslogWriter log;
   std::optional<SnapshotFile> slot;
-  DenialSource denials;
-  Fd denial_timer;  // 1 s, only with a denial source
-  uint64_t last_denials[kDenialKindCount] = {};
   std::string prefix_out, prefix_err;
   SuperviseState state = SuperviseState::kNone;
   Health health = Health::kUnknown;
@@ -180,16 +176,7 @@ struct Supervisor::Impl {
     state = s;
     // Telemetry is an observation: failing to publish never stops supervision.
     if (slot) {
-      (void)slot->write_supervision(spec.cid, s, restarts, ::getpid(), health, last_denials);
-    }
-  }
-  // On the 1 s timer: fresh denial counters, published with the unchanged state.
-  void on_denial_timer() {
-    uint64_t expirations = 0;
-    if (::read(denial_timer.get(), &expirations, sizeof expirations) <= 0) return;
-    if (auto d = denials(); d.ok()) {
-      std::copy(std::begin(d->by_kind), std::end(d->by_kind), last_denials);
-      publish(state);
+      (void)slot->write_supervision(spec.cid, s, restarts, ::getpid(), health);
     }
   }
   void event(int level, const std::string& msg) {
@@ -209,8 +196,7 @@ Supervisor::~Supervisor() {
   if (impl_ && impl_->wrote_pid) ::unlink(supervisor_pid_path(impl_->paths, impl_->spec.name).c_str());
 }
 
-Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, Launcher launch,
-                                      DenialSource denials) {
+Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, Launcher launch) {
   CELLS_TRY(validate(spec));
   // Step 1: stop signals become readable events (a self-pipe), so a stop is handled between
   // two steps of the loop and never inside one. Handlers rather than a blocked mask plus
@@ -243,14 +229,6 @@ Result<Supervisor> Supervisor::create(const Paths& paths, SuperviseSpec spec, La
   // because list/stats would then silently show a supervised cell as unsupervised.
   s.slot = CELLS_TRY_CTX(SnapshotFile::open_rw(paths), "supervise " + s.spec.name);
   if (s.spec.health) s.health = Health::kDown;
-  if (denials) {
-    s.denials = std::move(denials);
-    s.denial_timer = CELLS_SYSCALL_FD(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
-                                      "timerfd");
-    itimerspec every_second{{1, 0}, {1, 0}};
-    CELLS_SYSCALL(::timerfd_settime(s.denial_timer.get(), 0, &every_second, nullptr),
-                  "timerfd_settime");
-  }
   // Step 4: the pid file last, so a stopper that finds it finds a supervisor ready for SIGTERM.
   std::string pid_path = supervisor_pid_path(paths, s.spec.name);
   CELLS_TRY(make_dirs(paths.run_dir() + "/supervise", 0755));
@@ -362,13 +340,12 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
     if (kill_deadline) wake = *kill_deadline;
     if (check) wake = std::min(wake, check->deadline());
     if (!check && !kill_deadline) wake = std::min(wake, next_check);
-    pollfd pfd[6] = {{sigfd.get(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0},
+    pollfd pfd[5] = {{sigfd.get(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0},
                      {streams[0].fd.get(), POLLIN, 0}, {streams[1].fd.get(), POLLIN, 0},
-                     {denial_timer.get(), POLLIN, 0}, {check ? check->pidfd() : -1, POLLIN, 0}};
+                     {check ? check->pidfd() : -1, POLLIN, 0}};
     int timeout = wake == Clock::time_point::max() ? -1 : poll_timeout(wake);
-    int n = ::poll(pfd, 6, timeout);
+    int n = ::poll(pfd, 5, timeout);
     if (n < 0 && errno != EINTR) return Error::sys(errno, "poll");
-    if (pfd[4].revents) on_denial_timer();
     if (pfd[0].revents && check_stop_signal() && !kill_deadline) {
       event(LOG_NOTICE, "supervise shutdown requested");
       stop_service();
@@ -388,7 +365,7 @@ Result<int> Supervisor::Impl::run_once(Clock::duration* ran) {
     for (int i = 0; i < 2; ++i) {
       if (pfd[2 + i].revents) forward(streams[i], false);
     }
-    if (check && (pfd[5].revents || Clock::now() >= check->deadline())) {
+    if (check && (pfd[4].revents || Clock::now() >= check->deadline())) {
       HealthResult r = check->finish();
       check.reset();
       next_check = Clock::now() + spec.health->interval;
@@ -467,9 +444,8 @@ bool Supervisor::Impl::wait_or_stop(Clock::time_point until) {
     }
     int timeout = until == Clock::time_point::max() ? -1 : poll_timeout(until);
     if (until != Clock::time_point::max() && Clock::now() >= until) return false;
-    pollfd pfd[2] = {{sigfd.get(), POLLIN, 0}, {denial_timer.get(), POLLIN, 0}};
-    ::poll(pfd, 2, timeout);
-    if (pfd[1].revents) on_denial_timer();
+    pollfd pfd{sigfd.get(), POLLIN, 0};
+    ::poll(&pfd, 1, timeout);
   }
 }
 

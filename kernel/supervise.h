@@ -38,7 +38,6 @@
 #include "base/paths.h"
 #include "base/result.h"
 #include "kernel/backoff.h"
-#include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
 #include "kernel/health.h"
 #include "kernel/syslog.h"
@@ -65,10 +64,6 @@ struct SuperviseSpec {
 Status validate(const SuperviseSpec& spec);
 
 using Launcher = std::function<Result<Child>(const SpawnOptions&)>;
-// The cell's policy denial counters (BpfPolicy::denials in production). The supervisor runs
-// on the host as root, so it publishes them with its state, once per second; the cell's init
-// cannot read BPF maps from inside the cell's policy.
-using DenialSource = std::function<Result<DenialCounts>()>;
 
 uint64_t process_start_time(pid_t pid);  // 0 if unknown
 std::string supervisor_pid_path(const Paths& paths, std::string_view cell_name);
@@ -77,9 +72,9 @@ class Supervisor {
  public:
   // Installs the stop signal handlers (SIGTERM, SIGINT, SIGQUIT; SIGHUP is ignored), opens
   // the syslog writer and the telemetry slot and writes the pid file. Call in the process
-  // that will run().
-  static Result<Supervisor> create(const Paths& paths, SuperviseSpec spec, Launcher launch,
-                                   DenialSource denials = {});
+  // that will run(). The supervisor publishes its state when it changes and has no timer of its
+  // own: the instance's sampler publishes the cell's denial counters (instance_sampler.h).
+  static Result<Supervisor> create(const Paths& paths, SuperviseSpec spec, Launcher launch);
 
   // Supervises until stopped; returns once the service and every other cell process but init
   // are gone. A service that has failed stays failed (no restarts) until the stop.

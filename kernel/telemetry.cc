@@ -31,6 +31,9 @@ struct Header {
 static_assert(sizeof(Header) == kHeaderSize);
 
 // Written by the sampler. seq_begin and seq_end bracket the data (see telemetry.h).
+// Slot layout: the sample part at 0 (648 bytes), the denial part at 768, the supervision part
+// at 896. The denial part sits in what was padding before it existed, so supervisors and
+// readers of the first layout still work alongside it.
 struct SampleHalf {
   uint64_t seq_begin;
   uint32_t cid;
@@ -49,9 +52,20 @@ struct SampleHalf {
 };
 constexpr uint32_t kSampleOffset = 0;
 constexpr uint32_t kSupervisionOffset = 896;
-static_assert(sizeof(SampleHalf) <= kSupervisionOffset);
 
-// Written by the supervisor.
+// Written by the sampler, which as host root can read the policy's BPF counters.
+struct DenialPart {
+  uint64_t seq_begin;
+  uint32_t cid;
+  uint32_t pad;
+  uint64_t denials[kDenialKindCount];
+  uint64_t seq_end;
+};
+constexpr uint32_t kDenialOffset = 768;
+static_assert(sizeof(SampleHalf) <= kDenialOffset);
+
+// Written by the supervisor. Its denials were published here before the denial part existed;
+// they are now zero, and a reader takes them only from a slot without a denial part.
 struct SupervisionHalf {
   uint64_t seq_begin;
   uint32_t cid;
@@ -62,6 +76,7 @@ struct SupervisionHalf {
   uint64_t denials[kDenialKindCount];
   uint64_t seq_end;
 };
+static_assert(kDenialOffset + sizeof(DenialPart) <= kSupervisionOffset);
 static_assert(kSupervisionOffset + sizeof(SupervisionHalf) <= SnapshotFile::kSlotSize);
 
 int64_t now_ns(clockid_t clock) {
@@ -102,11 +117,14 @@ enum class Decoded { kEmpty, kOk, kTorn };
 
 Decoded decode_slot(const char* p, uint32_t cid, CellStats* out) {
   SampleHalf s;
+  DenialPart d;
   SupervisionHalf v;
   std::memcpy(&s, p + kSampleOffset, sizeof s);
+  std::memcpy(&d, p + kDenialOffset, sizeof d);
   std::memcpy(&v, p + kSupervisionOffset, sizeof v);
   if (s.cid != cid && v.cid != cid) return Decoded::kEmpty;
-  if ((s.cid == cid && s.seq_begin != s.seq_end) || (v.cid == cid && v.seq_begin != v.seq_end)) {
+  if ((s.cid == cid && s.seq_begin != s.seq_end) || (d.cid == cid && d.seq_begin != d.seq_end) ||
+      (v.cid == cid && v.seq_begin != v.seq_end)) {
     return Decoded::kTorn;
   }
   // Only sampled cells are listed: a supervision half alone has no name to show.
@@ -132,6 +150,7 @@ Decoded decode_slot(const char* p, uint32_t cid, CellStats* out) {
     out->supervisor_pid = v.supervisor_pid;
     std::copy(std::begin(v.denials), std::end(v.denials), out->denials);
   }
+  if (d.cid == cid) std::copy(std::begin(d.denials), std::end(d.denials), out->denials);
   return Decoded::kOk;
 }
 
@@ -200,14 +219,6 @@ Result<SnapshotFile> SnapshotFile::open_rw(const Paths& paths) {
   return SnapshotFile(std::move(fd));
 }
 
-Result<SnapshotFile> SnapshotFile::from_fd(Fd fd) {
-  Header h{};
-  ssize_t n = CELLS_SYSCALL(::pread(fd.get(), &h, sizeof h, 0), "read telemetry snapshot");
-  CELLS_TRY(check_header(std::string_view(reinterpret_cast<char*>(&h), size_t(n)),
-                         "inherited telemetry snapshot"));
-  return SnapshotFile(std::move(fd));
-}
-
 Status SnapshotFile::publish_identity(uint32_t cid, std::string_view name, std::string_view root,
                                       int64_t created_unix_ns) {
   CellStats st;
@@ -218,21 +229,6 @@ Status SnapshotFile::publish_identity(uint32_t cid, std::string_view name, std::
   // A cid is never reused, but a slot may hold leftovers of a crashed create: start clean.
   CELLS_TRY(clear(cid));
   return write_sample(st);
-}
-
-Result<CellStats> SnapshotFile::read_slot(uint32_t cid) const {
-  CELLS_TRY(check_cid(cid));
-  char slot[kSlotSize] = {};
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    CELLS_SYSCALL(::pread(fd_.get(), slot, sizeof slot, slot_offset(cid)), "read telemetry slot");
-    CellStats st;
-    Decoded d = decode_slot(slot, cid, &st);
-    if (d == Decoded::kOk) return st;
-    if (d == Decoded::kEmpty) {
-      return Error::not_found("telemetry slot of cid " + std::to_string(cid) + " is empty");
-    }
-  }
-  return Error(ErrorKind::kBusy, "telemetry slot of cid " + std::to_string(cid) + " kept changing");
 }
 
 Status SnapshotFile::write_sample(const CellStats& st) {
@@ -254,9 +250,18 @@ Status SnapshotFile::write_sample(const CellStats& st) {
                     "write telemetry sample of cid " + std::to_string(st.cid));
 }
 
+Status SnapshotFile::write_denials(const CellStats& st) {
+  CELLS_TRY(check_cid(st.cid));
+  DenialPart d{};
+  d.cid = st.cid;
+  std::copy(std::begin(st.denials), std::end(st.denials), d.denials);
+  d.seq_begin = d.seq_end = next_seq();
+  return pwrite_all(fd_.get(), &d, sizeof d, slot_offset(st.cid) + kDenialOffset,
+                    "write denial counters of cid " + std::to_string(st.cid));
+}
+
 Status SnapshotFile::write_supervision(uint32_t cid, SuperviseState state, uint64_t restarts,
-                                       pid_t supervisor_pid, Health health,
-                                       const uint64_t (&denials)[kDenialKindCount]) {
+                                       pid_t supervisor_pid, Health health) {
   CELLS_TRY(check_cid(cid));
   SupervisionHalf v{};
   v.cid = cid;
@@ -264,7 +269,6 @@ Status SnapshotFile::write_supervision(uint32_t cid, SuperviseState state, uint6
   v.restarts = restarts;
   v.supervisor_pid = supervisor_pid;
   v.health = uint32_t(health);
-  std::copy(std::begin(denials), std::end(denials), v.denials);
   v.seq_begin = v.seq_end = next_seq();
   return pwrite_all(fd_.get(), &v, sizeof v, slot_offset(cid) + kSupervisionOffset,
                     "write supervision state of cid " + std::to_string(cid));
@@ -303,24 +307,32 @@ Result<std::vector<CellStats>> SnapshotFile::read_all(const Paths& paths) {
   int raw = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (raw < 0 && errno == ENOENT) return std::vector<CellStats>{};
   if (raw < 0) return Error::sys(errno, "open " + p);
-  Fd fd(raw);
+  auto all = SnapshotFile(Fd(raw)).read_all();
+  if (!all) return std::move(all).error().wrap(p);
+  return all;
+}
+
+Result<std::vector<CellStats>> SnapshotFile::read_all() const {
   std::string image;
   // A slot caught mid-write is rare (writes are one small pwrite each); re-reading the whole
   // file keeps the reader simple and the result a consistent set.
   for (int attempt = 0; attempt < 8; ++attempt) {
     struct stat sb;
-    CELLS_SYSCALL(::fstat(fd.get(), &sb), "stat " + p);
+    CELLS_SYSCALL(::fstat(fd_.get(), &sb), "stat telemetry snapshot");
     image.resize(size_t(sb.st_size));
-    ssize_t n = CELLS_SYSCALL(::pread(fd.get(), image.data(), image.size(), 0), "read " + p);
+    ssize_t n =
+        CELLS_SYSCALL(::pread(fd_.get(), image.data(), image.size(), 0), "read telemetry snapshot");
     image.resize(size_t(n));
     auto r = decode(image);
     if (r.ok() || r.error().kind() != ErrorKind::kBusy) return r;
   }
-  return Error(ErrorKind::kBusy, p + ": slots kept changing while being read");
+  return Error(ErrorKind::kBusy, "telemetry snapshot: slots kept changing while being read");
 }
 
-CellSampler::CellSampler(SnapshotFile file, Fd cpu_stat, Fd proc_dir, Identity id)
-    : file_(std::move(file)), cpu_stat_(std::move(cpu_stat)), proc_dir_(std::move(proc_dir)) {
+CellSampler::CellSampler(std::optional<SnapshotFile> file, Fd cgroup_dir, Fd cpu_stat,
+                         Fd proc_dir, Identity id)
+    : file_(std::move(file)), cgroup_dir_(std::move(cgroup_dir)), cpu_stat_(std::move(cpu_stat)),
+      proc_dir_(std::move(proc_dir)) {
   stats_.cid = id.cid;
   stats_.name = std::move(id.name);
   stats_.root = std::move(id.root);
@@ -331,25 +343,23 @@ Result<CellSampler> CellSampler::open(const Paths& paths, int cgroup_dir_fd, int
                                       Identity id) {
   CELLS_TRY(check_cid(id.cid));
   SnapshotFile file = CELLS_TRY(SnapshotFile::open_rw(paths));
-  // cpu.stat exists in every cgroup v2 directory even with no controller enabled (this host's
-  // hybrid layout), and usage_usec never goes back when a process exits.
-  Fd cpu = CELLS_SYSCALL_FD(::openat(cgroup_dir_fd, "cpu.stat", O_RDONLY | O_CLOEXEC),
-                            "open cpu.stat of cell " + id.name);
-  Fd proc = CELLS_SYSCALL_FD(
-      ::openat(proc_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open proc dir of cell " + id.name);
-  return CellSampler(std::move(file), std::move(cpu), std::move(proc), std::move(id));
+  CellSampler s = CELLS_TRY(open_unpublished(cgroup_dir_fd, proc_dir_fd, std::move(id)));
+  s.file_.emplace(std::move(file));
+  return s;
 }
 
-Result<CellSampler> CellSampler::open_inherited(int snapshot_fd, int cgroup_dir_fd,
-                                                int proc_dir_fd, uint32_t cid) {
-  SnapshotFile file = CELLS_TRY(SnapshotFile::from_fd(Fd(snapshot_fd)));
-  CellStats identity = CELLS_TRY(file.read_slot(cid));
+Result<CellSampler> CellSampler::open_unpublished(int cgroup_dir_fd, int proc_dir_fd,
+                                                  Identity id) {
+  CELLS_TRY(check_cid(id.cid));
+  // cpu.stat exists in every cgroup v2 directory even with no controller enabled (this host's
+  // hybrid layout), and usage_usec never goes back when a process exits.
+  Fd cg = CELLS_SYSCALL_FD(::openat(cgroup_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+                           "open cgroup of cell " + id.name);
   Fd cpu = CELLS_SYSCALL_FD(::openat(cgroup_dir_fd, "cpu.stat", O_RDONLY | O_CLOEXEC),
-                            "open cpu.stat of cell " + identity.name);
+                            "open cpu.stat of cell " + id.name);
   Fd proc = CELLS_SYSCALL_FD(::openat(proc_dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-                             "open proc dir of cell " + identity.name);
-  return CellSampler(std::move(file), std::move(cpu), std::move(proc),
-                     Identity{cid, identity.name, identity.root, identity.created_unix_ns});
+                             "open proc dir of cell " + id.name);
+  return CellSampler(std::nullopt, std::move(cg), std::move(cpu), std::move(proc), std::move(id));
 }
 
 Result<uint64_t> CellSampler::read_usage_usec() {
@@ -413,7 +423,19 @@ Status CellSampler::walk_processes() {
   return ok_status();
 }
 
+bool CellSampler::still_exists() const {
+  // A removed cgroup directory answers every lookup below it with ENOENT.
+  return ::faccessat(cgroup_dir_.get(), "cpu.stat", F_OK, 0) == 0;
+}
+
 Status CellSampler::tick() {
+  if (!file_) return Error::invalid("telemetry: sampler of cid " + std::to_string(stats_.cid) +
+                                    " has no snapshot file to publish to");
+  CELLS_TRY(sample());
+  return file_->write_sample(stats_);
+}
+
+Status CellSampler::sample() {
   uint64_t usage = CELLS_TRY(read_usage_usec());
   if (have_baseline_) {
     // Ticks are whole 1/100 s; the remainder is carried so no CPU time is lost to rounding.
@@ -431,7 +453,7 @@ Status CellSampler::tick() {
   last_usage_usec_ = usage;
   CELLS_TRY(walk_processes());
   stats_.sampled_unix_ns = now_ns(CLOCK_REALTIME);
-  return file_.write_sample(stats_);
+  return ok_status();
 }
 
 }  // namespace cells::kernel

@@ -4,16 +4,18 @@
 // The snapshot is one file, <run_dir>/telemetry/cells.slots: a 64-byte header, then one
 // fixed-size 1 KiB slot per cell at offset header + (cid - 1) * slot size (cids are never
 // reused, so a slot has one owner for ever and no allocation or locking is needed). Two writers
-// share a slot and never the same bytes: the sampler (the cell's init, once per second) writes
-// the sample half, the supervisor the supervision half. Each half is written with one pwrite
-// and carries the same sequence number at its start and at its end; a reader that copies a
-// half while it is being written sees the two differ and re-reads it. A scrape of any number of
-// cells is therefore one pread of the whole file, with no process walks.
+// share a slot and never the same bytes: the instance's sampler (instance_sampler.h, once per
+// second) writes the sample part and the denial part, the supervisor the supervision part.
+// Each part is written with one pwrite and carries the same sequence number at its start and
+// at its end; a reader that copies a part while it is being written sees the two differ and
+// re-reads it. A scrape of any number of cells is therefore one pread of the whole file, with
+// no process walks.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +23,6 @@
 #include "base/fd.h"
 #include "base/paths.h"
 #include "base/result.h"
-#include "kernel/init.h"
 
 namespace cells::kernel {
 
@@ -49,9 +50,10 @@ struct CellStats {
   uint32_t references = 0;      // processes plus zombies
   uint64_t vmsize_bytes = 0;
   uint64_t rss_bytes = 0;
-  // Supervision half (the supervisor runs on the host as root and can read the BPF denial
-  // counters; init, inside the cell's policy, cannot).
+  // Denial counters of the cell's policy (the sampler's denial part; supervisors older than
+  // that part published them with their state).
   uint64_t denials[kDenialKindCount] = {};
+  // Supervision part.
   SuperviseState state = SuperviseState::kNone;
   Health health = Health::kUnknown;
   uint64_t restarts = 0;
@@ -77,28 +79,22 @@ class SnapshotFile {
   // Decodes a whole file image (exposed for tests and the benchmark).
   static Result<std::vector<CellStats>> decode(std::string_view image);
 
-  // Adopts an fd opened by open_rw() in another process (the cell's init inherits one).
-  static Result<SnapshotFile> from_fd(Fd fd);
   int fd() const { return fd_.get(); }
 
   // Writes the identity of a new cell (cid, name, root, creation time) with zeroed counters;
-  // Runtime::create calls it before starting init, whose sampler takes the identity from there.
+  // Runtime::create calls it before starting init, and the sampler finds the cell there.
   Status publish_identity(uint32_t cid, std::string_view name, std::string_view root,
                           int64_t created_unix_ns);
-  // Reads back the sample half of CID's slot (kNotFound if the slot is empty).
-  Result<CellStats> read_slot(uint32_t cid) const;
+  // Reads every slot in use through this file's fd (read_all without opening the file).
+  Result<std::vector<CellStats>> read_all() const;
 
-  // Writes the sample half of STATS' slot (identity, counters, memory).
+  // Writes the sample part of STATS' slot (identity, counters, memory).
   Status write_sample(const CellStats& stats);
-  // Writes the supervision half (state, restarts, supervisor pid, health, denials).
+  // Writes the denial part of STATS' slot (STATS.denials).
+  Status write_denials(const CellStats& stats);
+  // Writes the supervision part (state, restarts, supervisor pid, health).
   Status write_supervision(uint32_t cid, SuperviseState state, uint64_t restarts,
-                           pid_t supervisor_pid, Health health,
-                           const uint64_t (&denials)[kDenialKindCount]);
-  Status write_supervision(uint32_t cid, SuperviseState state, uint64_t restarts,
-                           pid_t supervisor_pid, Health health) {
-    const uint64_t none[kDenialKindCount] = {};
-    return write_supervision(cid, state, restarts, supervisor_pid, health, none);
-  }
+                           pid_t supervisor_pid, Health health);
   // Zeroes the slot (cell destroyed).
   Status clear(uint32_t cid);
 
@@ -107,10 +103,9 @@ class SnapshotFile {
   Fd fd_;
 };
 
-// The sampler of one cell. The cell's init calls tick() from its one-second timerfd; it keeps
-// the cgroup's cpu.stat open and walks PROC_DIR, a /proc that shows exactly the cell's
-// processes (init's own /proc: the cell's PID namespace), for process, zombie and memory
-// counts.
+// The sampler of one cell, run once per second by the instance's sampler (instance_sampler.h).
+// It keeps the cgroup's cpu.stat open and walks PROC_DIR, a /proc that shows exactly the cell's
+// processes (the procfs of the cell's PID namespace), for process, zombie and memory counts.
 class CellSampler {
  public:
   struct Identity {
@@ -120,27 +115,32 @@ class CellSampler {
     int64_t created_unix_ns = 0;
   };
 
-  // CGROUP_DIR_FD and PROC_DIR_FD are borrowed only during open (duplicated).
+  // CGROUP_DIR_FD and PROC_DIR_FD are borrowed only during open (duplicated). The sampler
+  // publishes into PATHS' snapshot file.
   static Result<CellSampler> open(const Paths& paths, int cgroup_dir_fd, int proc_dir_fd,
                                   Identity id);
+  // The same without a file of its own: the caller publishes last() (the instance sampler
+  // shares one file among all its cells).
+  static Result<CellSampler> open_unpublished(int cgroup_dir_fd, int proc_dir_fd, Identity id);
 
-  // For the cell's init, after pivot_root: SNAPSHOT_FD is the inherited snapshot file (owned
-  // from here on), PROC_DIR_FD the cell's own /proc; the identity comes from the cell's slot,
-  // written by Runtime::create.
-  static Result<CellSampler> open_inherited(int snapshot_fd, int cgroup_dir_fd, int proc_dir_fd,
-                                            uint32_t cid);
-
-  // Takes one sample and publishes it. The first tick only sets the CPU baseline.
+  // Takes one sample into last(). The first one only sets the CPU baseline.
+  Status sample();
+  // sample(), then publishes it to the sampler's own file (kInvalid without one).
   Status tick();
 
   const CellStats& last() const { return stats_; }
+  CellStats& last() { return stats_; }
+  // Whether the cell's cgroup directory still exists (false once the cell is destroyed).
+  bool still_exists() const;
 
  private:
-  CellSampler(SnapshotFile file, Fd cpu_stat, Fd proc_dir, Identity id);
+  CellSampler(std::optional<SnapshotFile> file, Fd cgroup_dir, Fd cpu_stat, Fd proc_dir,
+              Identity id);
   Result<uint64_t> read_usage_usec();
   Status walk_processes();
 
-  SnapshotFile file_;
+  std::optional<SnapshotFile> file_;
+  Fd cgroup_dir_;
   Fd cpu_stat_;
   Fd proc_dir_;
   CellStats stats_;
@@ -150,18 +150,6 @@ class CellSampler {
   uint32_t ring_[10] = {};
   uint32_t ring_len_ = 0;
   uint32_t ring_pos_ = 0;
-};
-
-// The hook the cell's init calls once per second (kernel/init.h).
-class CellInitSampler : public InitSampler {
- public:
-  explicit CellInitSampler(CellSampler sampler) : sampler_(std::move(sampler)) {}
-  // A failed sample (a process vanishing mid-read is not one) is skipped; the next second
-  // tries again, and readers see the age of the last one in sampled_unix_ns.
-  void tick() override { (void)sampler_.tick(); }
-
- private:
-  CellSampler sampler_;
 };
 
 }  // namespace cells::kernel

@@ -79,16 +79,20 @@ TEST_F(TelemetryTest, CpuTicksFromUsageWithRollingAverage) {
   EXPECT_DOUBLE_EQ(s.last().cpu_ticks_10s_avg, 0.0);
 }
 
-TEST_F(TelemetryTest, SnapshotRoundTripsBothHalves) {
+TEST_F(TelemetryTest, SnapshotRoundTripsEveryPart) {
   add_proc(1, 'S', 100, 1);
   auto s = open_sampler(5);
   ASSERT_TRUE(s.tick().ok());
   auto w = SnapshotFile::open_rw(paths_);
   ASSERT_TRUE(w.ok());
-  uint64_t den[kDenialKindCount] = {1, 2, 3, 4};
-  ASSERT_TRUE(w->write_supervision(5, SuperviseState::kFailed, 7, 1234, Health::kUnknown, den).ok());
-  // A supervision half alone (cell 2 never sampled) is not listed.
+  ASSERT_TRUE(w->write_supervision(5, SuperviseState::kFailed, 7, 1234, Health::kUnknown).ok());
+  // A supervision part alone (cell 2 never sampled) is not listed.
   ASSERT_TRUE(w->write_supervision(2, SuperviseState::kRunning, 0, 99, Health::kUnknown).ok());
+  // A supervisor of the first layout published denials in its own part (at 896 + 32 in the
+  // slot); they count while the slot has no denial part.
+  uint64_t old_bind = 4;
+  const off_t old_denials = 64 + 4 * 1024 + 896 + 32;
+  ASSERT_EQ(::pwrite(w->fd(), &old_bind, sizeof old_bind, old_denials), 8);
 
   auto all = SnapshotFile::read_all(paths_);
   ASSERT_TRUE(all.ok()) << all.error().message();
@@ -99,11 +103,22 @@ TEST_F(TelemetryTest, SnapshotRoundTripsBothHalves) {
   EXPECT_EQ(c.root, "/srv/web");
   EXPECT_EQ(c.created_unix_ns, 42);
   EXPECT_EQ(c.processes, 1u);
-  EXPECT_EQ(c.denials[3], 4u);
+  EXPECT_EQ(c.denials[0], 4u);
   EXPECT_EQ(c.state, SuperviseState::kFailed);
   EXPECT_EQ(c.restarts, 7u);
   EXPECT_EQ(c.supervisor_pid, 1234);
   EXPECT_EQ(to_string(c.health), "unknown");
+
+  // The sampler's denial part wins over the old field.
+  CellStats d = c;
+  d.denials[0] = 0;
+  d.denials[3] = 9;
+  ASSERT_TRUE(w->write_denials(d).ok());
+  all = SnapshotFile::read_all(paths_);
+  ASSERT_TRUE(all.ok()) << all.error().message();
+  EXPECT_EQ((*all)[0].denials[0], 0u);
+  EXPECT_EQ((*all)[0].denials[3], 9u);
+  EXPECT_EQ((*all)[0].state, SuperviseState::kFailed);
 
   ASSERT_TRUE(w->clear(5).ok());
   EXPECT_TRUE(SnapshotFile::read_all(paths_)->empty());
@@ -155,29 +170,25 @@ TEST(CellStats, AgeInWholeSeconds) {
 namespace cells::kernel {
 namespace {
 
-TEST_F(TelemetryTest, InheritedSamplerTakesIdentityFromTheSlot) {
-  auto w = SnapshotFile::open_rw(paths_);
-  ASSERT_TRUE(w.ok());
-  ASSERT_TRUE(w->publish_identity(4, "db", "/srv/db", 777).ok());
-  // What the cell's init does with the fd it inherits.
+TEST_F(TelemetryTest, UnpublishedSamplerOnlySamples) {
+  add_proc(1, 'S', 10, 1);
   Fd cg(::open((dir_ + "/cg").c_str(), O_RDONLY | O_DIRECTORY));
   Fd proc(::open((dir_ + "/proc").c_str(), O_RDONLY | O_DIRECTORY));
-  int inherited = ::dup(w->fd());
-  add_proc(1, 'S', 10, 1);
-  auto s = CellSampler::open_inherited(inherited, cg.get(), proc.get(), 4);
+  auto s = CellSampler::open_unpublished(cg.get(), proc.get(), {4, "db", "/srv/db", 777});
   ASSERT_TRUE(s.ok()) << s.error().message();
-  ASSERT_TRUE(s->tick().ok());
-  auto all = SnapshotFile::read_all(paths_);
-  ASSERT_EQ(all->size(), 1u);
-  EXPECT_EQ((*all)[0].name, "db");
-  EXPECT_EQ((*all)[0].root, "/srv/db");
-  EXPECT_EQ((*all)[0].created_unix_ns, 777);
-  EXPECT_EQ((*all)[0].processes, 1u);
-  EXPECT_NE((*all)[0].sampled_unix_ns, 0);
-  // A cid with no identity is refused.
-  auto none = CellSampler::open_inherited(::dup(w->fd()), cg.get(), proc.get(), 9);
-  ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.error().kind(), ErrorKind::kNotFound);
+  // The instance sampler publishes; this sampler has no file to publish to.
+  auto t = s->tick();
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().kind(), ErrorKind::kInvalid);
+  ASSERT_TRUE(s->sample().ok());
+  EXPECT_EQ(s->last().name, "db");
+  EXPECT_EQ(s->last().processes, 1u);
+  EXPECT_NE(s->last().sampled_unix_ns, 0);
+  EXPECT_TRUE(SnapshotFile::read_all(paths_)->empty());
+  // The cell is gone once its cgroup directory is.
+  EXPECT_TRUE(s->still_exists());
+  fs::remove_all(dir_ + "/cg");
+  EXPECT_FALSE(s->still_exists());
 }
 
 }  // namespace

@@ -6,14 +6,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <memory>
-#include <optional>
 
 #include "base/fd.h"
 #include "base/helper_path.h"
 #include "base/paths.h"
-#include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/instance_sampler.h"
 #include "kernel/supervise_spec.h"
 
 namespace cells::cellctl {
@@ -78,21 +76,14 @@ int run_supervise_daemon(const std::string& root) {
   spec.init_pid = cell->init_pid;
   kernel::CellInfo info = *cell;
   auto& rt = *runtime;
-  // The policy is loaded whenever a cell exists (create loads it); the supervisor only opens
-  // its pinned maps to publish the cell's denial counters with its state. Opening, not
-  // loading, keeps the BPF loader out of this long-running program. Should the pins be gone
-  // (an unload while cells run), the counters stay at their last value until they are back.
-  auto policy = std::make_shared<std::optional<kernel::BpfPolicy>>();
-  Paths bpf_paths = *paths;
-  uint32_t cid = spec.cid;
   auto sup = kernel::Supervisor::create(
       *paths, std::move(spec),
-      [&rt, info](const kernel::SpawnOptions& opts) { return rt.spawn(info, opts); },
-      [policy, bpf_paths, cid]() -> Result<kernel::DenialCounts> {
-        if (!*policy) policy->emplace(CELLS_TRY(kernel::BpfPolicy::open_loaded(bpf_paths)));
-        return (*policy)->denials(cid);
-      });
+      [&rt, info](const kernel::SpawnOptions& opts) { return rt.spawn(info, opts); });
   if (!sup) return report(sup.error().message()), 1;
+  // The instance's sampler publishes this cell's counters; should it have been killed, a
+  // supervisor starting is one of the moments it comes back (the other is a create). Telemetry
+  // is an observation: supervision goes on without it.
+  (void)kernel::ensure_sampler(*paths);
   report("ready");
   auto st = sup->run();
   return st.ok() ? 0 : 1;

@@ -34,7 +34,8 @@ void ControlPlaneTest::TearDown() {
   // Reset leaves nothing mounted, the seed's pin included.
   EXPECT_TRUE(all_mounts_under_root().empty()) << all_mounts_under_root().front();
   EXPECT_FALSE(cgroup_parent_exists());
-  EXPECT_TRUE(supervisors().empty());
+  // Nothing of this root runs on: no supervisor, and no telemetry sampler either.
+  EXPECT_TRUE(root_processes(true).empty());
   (void)kernel::BpfPolicy::unload(*paths_);
   struct stat st;
   EXPECT_NE(::stat(paths_->bpf_pin_dir().c_str(), &st), 0) << "BPF pins left";
@@ -95,7 +96,7 @@ bool ControlPlaneTest::cgroup_parent_exists() const {
   return ::stat(paths_->cgroup_parent().c_str(), &st) == 0;
 }
 
-std::vector<std::string> ControlPlaneTest::supervisors() const {
+std::vector<std::string> ControlPlaneTest::root_processes(bool with_sampler) const {
   std::vector<std::string> out;
   DIR* d = ::opendir("/proc");
   while (dirent* e = ::readdir(d)) {
@@ -103,7 +104,14 @@ std::vector<std::string> ControlPlaneTest::supervisors() const {
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream env("/proc/" + pid + "/environ");
     std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
-    if (text.find("CELLS_ROOT=" + scratch_ + '\0') != std::string::npos) out.push_back(pid);
+    if (text.find("CELLS_ROOT=" + scratch_ + '\0') == std::string::npos) continue;
+    if (!with_sampler) {
+      std::ifstream comm("/proc/" + pid + "/comm");
+      std::string name;
+      std::getline(comm, name);
+      if (name == "cells-sampler") continue;
+    }
+    out.push_back(pid);
   }
   ::closedir(d);
   return out;

@@ -41,8 +41,11 @@ class ControlPlaneTest : public ::testing::Test {
   // Every mount under the scratch root, the seed's included.
   std::vector<std::string> all_mounts_under_root() const;
   bool cgroup_parent_exists() const;
-  // Host pids whose command line mentions this root's cells (supervisors).
-  std::vector<std::string> supervisors() const;
+  // Host pids whose environment names this root (CELLS_ROOT): its supervisors, and with
+  // WITH_SAMPLER its telemetry sampler too, which leaves only with the last cell's next second
+  // or a system reset (kernel/instance_sampler.h).
+  std::vector<std::string> root_processes(bool with_sampler) const;
+  std::vector<std::string> supervisors() const { return root_processes(false); }
   void bootstrap();
 
   std::string scratch_;

@@ -18,6 +18,7 @@ const std::vector<std::string> kInstalled = {
     "usr/sbin/cellctl",
     "usr/sbin/cellmgr",
     "usr/libexec/cells/cells-init",
+    "usr/libexec/cells/cells-sampler",
     "usr/libexec/cells/cells-supervise",
     "usr/share/man/man1/cellui.1",
     "usr/share/man/man5/cellmgr.cell.5",

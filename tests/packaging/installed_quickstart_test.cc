@@ -127,6 +127,22 @@ TEST_F(InstalledQuickstart, ServesHelloWithTheInstalledProgramsAndHelpersOnly) {
   auto sup = file_id("/proc/" + sup_pid + "/exe");
   EXPECT_TRUE(sup == installed_sup) << "supervisor " << sup_pid << " is not the installed cells-supervise";
   EXPECT_FALSE(sup == built_sup);
+  // So is the instance's telemetry sampler.
+  const auto installed_sampler = file_id(prefix_ + "/usr/libexec/cells/cells-sampler");
+  const auto built_sampler = file_id(CELLS_SAMPLER_BUILD_PATH);
+  ASSERT_TRUE(installed_sampler && built_sampler);
+  const std::string sampler_cmd = std::string("cells-sampler") + '\0' + "--root" + '\0' + root_;
+  bool sampler_seen = false;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string pid = e.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (slurp("/proc/" + pid + "/cmdline").rfind(sampler_cmd, 0) != 0) continue;
+    auto exe = file_id("/proc/" + pid + "/exe");
+    EXPECT_TRUE(exe == installed_sampler) << "sampler " << pid << " is not the installed cells-sampler";
+    EXPECT_FALSE(exe == built_sampler);
+    sampler_seen = true;
+  }
+  EXPECT_TRUE(sampler_seen) << "no cells-sampler runs for " << root_;
 
   // The unit's start command runs with the installed cellmgr: the cell runs already.
   auto boot = run("env -i PATH=" + quote(prefix_ + "/usr/sbin:/usr/bin:/bin") + " cellmgr --root " +

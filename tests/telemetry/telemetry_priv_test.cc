@@ -1,5 +1,6 @@
-// Privileged telemetry tests on real cells: the cell's init samples once per second into the
-// snapshot file (kernel/telemetry.h), and `cellctl stats` formats what it reads.
+// Privileged telemetry tests on real cells: the instance's sampler (kernel/instance_sampler.h)
+// samples every cell once per second into the snapshot file (kernel/telemetry.h), and
+// `cellctl stats` formats what it reads.
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "base/paths.h"
 #include "kernel/bpf_policy.h"
 #include "kernel/cell.h"
+#include "kernel/instance_sampler.h"
 #include "kernel/seed_ns.h"
 #include "kernel/telemetry.h"
 #include "kernel/telemetry_format.h"
@@ -94,6 +96,28 @@ class TelemetryCellTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no new sample within 3 s";
     return {};
+  }
+  // Pids of the cells-sampler processes of this test's installation.
+  std::vector<pid_t> samplers() const {
+    std::vector<pid_t> out;
+    const std::string want = std::string("--root") + '\0' + paths_->root + '\0';
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string pid = e.path().filename();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in(e.path() / "cmdline");
+      std::string cmd((std::istreambuf_iterator<char>(in)), {});
+      if (cmd.rfind("cells-sampler", 0) == 0 && cmd.find(want) != std::string::npos) {
+        out.push_back(pid_t(std::stol(pid)));
+      }
+    }
+    return out;
+  }
+  bool wait_for_samplers(size_t n) const {
+    for (int i = 0; i < 300; ++i) {
+      if (samplers().size() == n) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
   }
   std::optional<CellStats> current() {
     auto all = SnapshotFile::read_all(*paths_);
@@ -222,6 +246,54 @@ TEST_F(TelemetryCellTest, PrometheusOutputPassesPromtool) {
                       "/root\"} 1\n"),
             std::string::npos)
       << text;
+}
+
+TEST_F(TelemetryCellTest, OneSamplerPerInstanceComesBackAfterAKill) {
+  // create started it: its lock is held, so nobody starts a second one.
+  ASSERT_TRUE(wait_for_samplers(1));
+  auto again = ensure_sampler(*paths_);
+  ASSERT_TRUE(again.ok()) << again.error().message();
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(samplers().size(), 1u);
+  next_sample();
+
+  // Killed, nothing samples the cell any more...
+  pid_t old = samplers().at(0);
+  ASSERT_EQ(::kill(old, SIGKILL), 0);
+  ASSERT_TRUE(wait_for_samplers(0));
+  int64_t last = current()->sampled_unix_ns;
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(current()->sampled_unix_ns, last);
+  // ...until the next create or supervisor start brings it back.
+  auto started = ensure_sampler(*paths_);
+  ASSERT_TRUE(started.ok()) << started.error().message();
+  EXPECT_TRUE(*started);
+  ASSERT_TRUE(wait_for_samplers(1));
+  EXPECT_NE(samplers().at(0), old);
+  EXPECT_GT(next_sample().sampled_unix_ns, last);
+}
+
+TEST_F(TelemetryCellTest, SamplerFollowsCellsAndExitsWithTheLast) {
+  ASSERT_TRUE(wait_for_samplers(1));
+  // The same rounds, in this process: one live cell, sampled from its own procfs.
+  auto in_process = InstanceSampler::open(*paths_);
+  ASSERT_TRUE(in_process.ok()) << in_process.error().message();
+  auto live = in_process->tick();
+  ASSERT_TRUE(live.ok()) << live.error().message();
+  EXPECT_EQ(*live, 1u);
+  EXPECT_EQ(in_process->tracked(), 1u);
+
+  auto st = runtime_->destroy("tele", true);
+  ASSERT_TRUE(st.ok()) << st.error().message();
+  cell_ = {};
+  live = in_process->tick();
+  ASSERT_TRUE(live.ok()) << live.error().message();
+  EXPECT_EQ(*live, 0u);
+  EXPECT_EQ(in_process->tracked(), 0u);
+  // The destroyed cell is not published again, and the sampler leaves with its last cell.
+  EXPECT_TRUE(SnapshotFile::read_all(*paths_)->empty());
+  EXPECT_TRUE(wait_for_samplers(0)) << "the sampler outlived the last cell";
+  EXPECT_TRUE(SnapshotFile::read_all(*paths_)->empty());
 }
 
 }  // namespace
