@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -306,6 +307,13 @@ int run_sampler(const Paths& paths, int lock_fd) {
   }
   ::fcntl(lock.get(), F_SETFD, FD_CLOEXEC);
   write_pid(lock.get());
+  // Three descriptors per cell: with a shell's usual soft limit of 1,024 the sampler would stop
+  // taking on cells at about 340.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   auto sampler = InstanceSampler::open(paths);
   if (!sampler) return 1;
   Fd timer(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));

@@ -296,5 +296,34 @@ TEST_F(TelemetryCellTest, SamplerFollowsCellsAndExitsWithTheLast) {
   EXPECT_TRUE(SnapshotFile::read_all(*paths_)->empty());
 }
 
+TEST_F(TelemetryCellTest, SamplerRaisesTheDescriptorLimitItInherits) {
+  // Three descriptors per cell: started from a shell with the usual soft limit of 1,024, a
+  // sampler that kept it would stop taking on cells at about 340.
+  ASSERT_TRUE(wait_for_samplers(1));
+  auto stopped = stop_sampler(*paths_);
+  ASSERT_TRUE(stopped.ok()) << stopped.error().message();
+  EXPECT_TRUE(*stopped);
+  EXPECT_TRUE(samplers().empty());
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_GT(saved.rlim_max, 1024u) << "this check needs a hard limit above 1,024";
+  rlimit low = saved;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto started = ensure_sampler(*paths_);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(started.ok()) << started.error().message();
+  ASSERT_TRUE(wait_for_samplers(1));
+  next_sample();  // it has run its first round, past the raise
+  std::ifstream limits("/proc/" + std::to_string(samplers().at(0)) + "/limits");
+  std::string line, soft, hard;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream(line.substr(std::string("Max open files").size())) >> soft >> hard;
+  }
+  EXPECT_EQ(soft, std::to_string(saved.rlim_max));
+  EXPECT_EQ(hard, std::to_string(saved.rlim_max));
+}
+
 }  // namespace
 }  // namespace cells::kernel
