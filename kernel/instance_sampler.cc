@@ -160,7 +160,16 @@ Result<size_t> InstanceSampler::tick() {
         const Error& e = opened.error();
         bool gone =
             e.kind() == ErrorKind::kNotFound || e.sys_errno() == ENOENT || e.sys_errno() == ESRCH;
-        if (!gone) ++live;
+        if (!gone) {
+          ++live;
+        } else if (::access((paths_.cgroup_parent() + "/" + id.name).c_str(), F_OK) != 0 &&
+                   errno == ENOENT) {
+          // A slot whose cgroup is gone names a destroyed cell: create publishes the slot
+          // only after making the cgroup, and destroy removes the cgroup before the slot. It
+          // is left by a destroy killed in between, or by the race below with a sampler
+          // killed mid-round.
+          (void)file_.clear(id.cid);
+        }
         continue;
       }
       cells_.emplace(id.cid, Tracked{id.name, id.created_unix_ns, std::move(opened).value()});

@@ -325,5 +325,24 @@ TEST_F(TelemetryCellTest, SamplerRaisesTheDescriptorLimitItInherits) {
   EXPECT_EQ(hard, std::to_string(saved.rlim_max));
 }
 
+TEST_F(TelemetryCellTest, ASlotWithoutCellOrCgroupIsCleared) {
+  // What a destroy killed between removing the cgroup and clearing the slot leaves behind.
+  ASSERT_TRUE(wait_for_samplers(1));
+  auto file = SnapshotFile::open_rw(*paths_);
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  ASSERT_TRUE(file->publish_identity(77, "gone", "/nowhere", 1).ok());
+  auto listed = [&] {
+    auto all = SnapshotFile::read_all(*paths_);
+    EXPECT_TRUE(all.ok()) << all.error().message();
+    return all.ok() && std::any_of(all->begin(), all->end(),
+                                   [](const CellStats& c) { return c.cid == 77; });
+  };
+  EXPECT_TRUE(listed());
+  for (int i = 0; i < 300 && listed(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(listed()) << "the sampler left the slot of a cell without a cgroup";
+  // The live cell is still sampled.
+  EXPECT_EQ(next_sample().name, "tele");
+}
+
 }  // namespace
 }  // namespace cells::kernel
