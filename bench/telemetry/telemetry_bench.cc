@@ -2,8 +2,8 @@
 //   scrape   `stats -P` read+format path over 1, 100 and 1,000 snapshot slots, against the peer
 //            a scraper without a snapshot would need: one walk of every /proc/<pid>/stat
 //   sampler  CPU time of one CellSampler::tick() for a real cell-like PID namespace with 10
-//            processes (the per-cell, per-second cost init pays), against reading the same
-//            cgroup's cpu.stat alone
+//            processes (the per-cell, per-second cost the instance's cells-sampler pays),
+//            against reading the same cgroup's cpu.stat alone
 //   uss      private memory (USS, smaps_rollup) of a running `cellctl supervise` daemon,
 //            against /bin/sleep as the smallest peer process
 // Usage: telemetry_bench [ROUNDS] [CELLCTL]   (CELLCTL defaults to the one built alongside)
