@@ -94,12 +94,13 @@ struct ChildPlan {
 
 }  // namespace
 
-Result<std::string> find_init_program() {
-#ifdef CELLS_INIT_PROGRAM_PATH
-  return find_helper_program("cells-init", "CELLS_INIT_PROGRAM", CELLS_INIT_PROGRAM_PATH);
-#else
-  return find_helper_program("cells-init", "CELLS_INIT_PROGRAM", nullptr);
+// The copy built with this tree, when the build names one (CMake does).
+#ifndef CELLS_INIT_PROGRAM_PATH
+#define CELLS_INIT_PROGRAM_PATH nullptr
 #endif
+
+Result<std::string> find_init_program() {
+  return find_helper_program("cells-init", "CELLS_INIT_PROGRAM", CELLS_INIT_PROGRAM_PATH);
 }
 
 Result<LaunchedInit> launch_init(const InitLaunch& l) {

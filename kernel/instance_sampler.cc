@@ -69,12 +69,13 @@ bool wait_unlocked(int lock_fd, int timeout_ms) {
 
 }  // namespace
 
-Result<std::string> find_sampler_program() {
-#ifdef CELLS_SAMPLER_PROGRAM_PATH
-  return find_helper_program("cells-sampler", "CELLS_SAMPLER_PROGRAM", CELLS_SAMPLER_PROGRAM_PATH);
-#else
-  return find_helper_program("cells-sampler", "CELLS_SAMPLER_PROGRAM", nullptr);
+// The copy built with this tree, when the build names one (CMake does).
+#ifndef CELLS_SAMPLER_PROGRAM_PATH
+#define CELLS_SAMPLER_PROGRAM_PATH nullptr
 #endif
+
+Result<std::string> find_sampler_program() {
+  return find_helper_program("cells-sampler", "CELLS_SAMPLER_PROGRAM", CELLS_SAMPLER_PROGRAM_PATH);
 }
 
 std::string sampler_lock_path(const Paths& paths) {
@@ -83,7 +84,7 @@ std::string sampler_lock_path(const Paths& paths) {
 
 Result<InstanceSampler> InstanceSampler::open(const Paths& paths) {
   SnapshotFile file = CELLS_TRY(SnapshotFile::open_rw(paths));
-  return InstanceSampler(paths, std::move(file), Fd());
+  return InstanceSampler(paths, std::move(file));
 }
 
 Result<CellSampler> InstanceSampler::open_cell(const CellStats& identity) const {
@@ -148,7 +149,8 @@ Result<size_t> InstanceSampler::tick() {
     present.insert(id.cid);
     auto it = cells_.find(id.cid);
     if (it != cells_.end() &&
-        (it->second.name != id.name || it->second.created_unix_ns != id.created_unix_ns)) {
+        (it->second.last().name != id.name ||
+         it->second.last().created_unix_ns != id.created_unix_ns)) {
       cells_.erase(it);
       it = cells_.end();
     }
@@ -172,7 +174,7 @@ Result<size_t> InstanceSampler::tick() {
         }
         continue;
       }
-      cells_.emplace(id.cid, Tracked{id.name, id.created_unix_ns, std::move(opened).value()});
+      cells_.emplace(id.cid, std::move(opened).value());
     }
     ++live;
   }
@@ -183,7 +185,7 @@ Result<size_t> InstanceSampler::tick() {
     if (auto b = BpfPolicy::open_loaded(paths_); b.ok()) bpf_.emplace(std::move(b).value());
   }
   for (auto it = cells_.begin(); it != cells_.end();) {
-    CellSampler& s = it->second.sampler;
+    CellSampler& s = it->second;
     if (!s.sample()) {
       // Its cgroup is gone (destroyed since step 2); a cell still listed is opened again.
       it = cells_.erase(it);

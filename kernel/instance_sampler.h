@@ -48,24 +48,18 @@ class InstanceSampler {
   size_t tracked() const { return cells_.size(); }
 
  private:
-  struct Tracked {
-    std::string name;
-    int64_t created_unix_ns = 0;
-    CellSampler sampler;
-  };
-  InstanceSampler(Paths paths, SnapshotFile file, Fd instance_cpu_stat)
-      : paths_(std::move(paths)),
-        file_(std::move(file)),
-        instance_cpu_stat_(std::move(instance_cpu_stat)) {}
+  InstanceSampler(Paths paths, SnapshotFile file)
+      : paths_(std::move(paths)), file_(std::move(file)) {}
   // Opens the sampler of the cell in slot IDENTITY: its cgroup, and the procfs of its PID
   // namespace through its init. kNotFound while the cell has no registry record.
   Result<CellSampler> open_cell(const CellStats& identity) const;
 
   Paths paths_;
   SnapshotFile file_;
-  Fd instance_cpu_stat_;
+  Fd instance_cpu_stat_;  // opened by the first round that finds the instance's cgroup
   std::optional<BpfPolicy> bpf_;
-  std::map<uint32_t, Tracked> cells_;
+  // By cid; each sampler's last() holds the identity it was opened for.
+  std::map<uint32_t, CellSampler> cells_;
 };
 
 // The sampler program: $CELLS_SAMPLER_PROGRAM, the one installed with the running program, the
