@@ -24,6 +24,7 @@ struct Context {
 };
 
 inline int fail(std::string_view program, const std::string& message) {
+  std::fflush(stdout);  // lines a command printed before failing come first in a shared log
   std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(),
                message.c_str());
   return 1;

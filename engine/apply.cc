@@ -47,9 +47,15 @@ Result<Loaded> load_all(const Paths& paths) {
   l.set = load_desired(paths.etc_dir());
   std::vector<std::string> problems = l.set.problems;
   for (const auto& c : l.set.cells) {
+    if (!l.set.plan_cells.contains(c.name)) continue;
     const std::string file = apply_plan_path(paths, c.name);
-    if (!file_exists(file)) continue;
-    auto plan = load_plan(file);
+    auto text = read_file(file);
+    if (!text) {
+      problems.push_back(text.error().message());
+      continue;
+    }
+    auto plan = load_plan_text(file, *text, paths.etc_dir());
+    l.set.texts.emplace(file, std::move(*text));
     if (!plan) {
       problems.push_back(plan.error().message());
       continue;
@@ -271,7 +277,9 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
         [](const store::CellManifest& c, const std::string& n) { return c.name < n; });
     const bool found = text != l.state.cells.end() && text->name == name;
     const std::string_view want_text = found ? std::string_view(text->manifest_text) : "";
-    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text));
+    const std::string want_policy = policy_json(
+        *p.m, p.m->base.value_or(l.set.conf.default_base), cell_root_layout(paths, name).root);
+    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text, want_policy));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();
     if (!p.drift.running) {
@@ -366,6 +374,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
       opts.say(step("RESULT", "changed"));
       continue;
     }
+    opts.flush();
     if (auto s = applier->act(p); !s) {
       ++out.failed;
       failed = true;
@@ -379,6 +388,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   // Step 4: the outcome. A failure compensates every touched cell unless --no-rollback.
   if (failed) {
     out.exit_code = 1;
+    opts.flush();
     bool restored = !opts.no_rollback && applier->roll_back();
     CELLS_TRY(op->append({opts.kind, "cells",
                           restored ? store::Phase::kCompensated : store::Phase::kFailed, "",
@@ -393,6 +403,7 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   if (!opts.dry_run) {
     opts.say("operation " + std::to_string(out.operation_id) + " generation " + std::to_string(gen));
   }
+  opts.flush();
   return out;
 }
 

@@ -26,6 +26,10 @@ struct ApplyOptions {
   bool verbose = false;
   std::string kind = "apply";  // journal kind ("rollback" for cellmgr rollback)
   std::function<void(const std::string&)> say = [](const std::string&) {};  // one output line
+  // Lines said so far must reach the reader now: called before each slow step (acting on a
+  // cell, rolling back) and at the end. SAY may buffer until then, so a no-op apply over 1,000
+  // cells writes its 2,000 lines in a few writes instead of one each.
+  std::function<void()> flush = [] {};
 };
 
 struct ApplyOutcome {

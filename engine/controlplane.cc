@@ -134,6 +134,7 @@ CandidateSet candidate_desired(const Paths& paths, const std::vector<FileChange>
       }
     }
   }
+  out.set.texts = std::move(files);  // the candidate's bytes, which the edit then writes
   auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
   std::sort(out.set.cells.begin(), out.set.cells.end(), by_name);
   std::sort(out.set.volumes.begin(), out.set.volumes.end(), by_name);
@@ -144,15 +145,22 @@ CandidateSet candidate_desired(const Paths& paths, const std::vector<FileChange>
 }
 
 store::DesiredState to_store_state(const DesiredSet& set, const std::string& dir) {
+  // What the set was parsed from; a file it does not hold is read now.
+  auto text_of = [&](const std::string& path) -> std::optional<std::string> {
+    if (auto it = set.texts.find(path); it != set.texts.end()) return it->second;
+    auto text = read_file(path);
+    return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
+  };
   store::DesiredState out;
   for (const auto& c : set.cells) {
-    out.cells.push_back(to_store(c, read_file(c.file).value_or(render_cell(c))));
-    if (auto plan = read_file(dir + "/" + c.name + ".apply"); plan) {
+    out.cells.push_back(to_store(c, text_of(c.file).value_or(render_cell(c))));
+    if (set.listed && !set.plan_cells.contains(c.name)) continue;
+    if (auto plan = text_of(dir + "/" + c.name + ".apply"); plan) {
       out.plans.push_back({c.name, std::move(*plan), {}});
     }
   }
   for (const auto& v : set.volumes) {
-    out.volumes.push_back({v.name, read_file(v.file).value_or(render_volume(v))});
+    out.volumes.push_back({v.name, text_of(v.file).value_or(render_volume(v))});
   }
   return out;
 }

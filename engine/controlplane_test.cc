@@ -83,5 +83,28 @@ TEST_F(Edits, CandidateSeesTheEditNotTheDisk) {
   EXPECT_THAT(bad.problems[0], HasSubstr("x.cell:3: key 'colour'"));
 }
 
+// The desired state records the bytes load_desired parsed, read once: a file that changes
+// after the load does not leak into the generation, and only cells the listing showed with a
+// .apply file get a plan.
+TEST_F(Edits, DesiredStateRecordsTheBytesThatWereChecked) {
+  const std::string etc = paths_.etc_dir();
+  ASSERT_TRUE(make_dirs(etc, 0755));
+  ASSERT_TRUE(write_file_atomic(etc + "/a.cell", cell("a")));
+  ASSERT_TRUE(write_file_atomic(etc + "/b.cell", cell("b")));
+  ASSERT_TRUE(write_file_atomic(etc + "/a.apply", "DIR /x\n"));
+  DesiredSet set = load_desired(etc);
+  ASSERT_TRUE(set.problems.empty());
+  EXPECT_TRUE(set.listed);
+  EXPECT_EQ(set.plan_cells, std::set<std::string>{"a"});
+  ASSERT_TRUE(write_file_atomic(etc + "/a.cell", cell("a", "autostart = true\n")));
+  ASSERT_TRUE(write_file_atomic(etc + "/b.apply", "DIR /y\n"));  // after the listing
+  store::DesiredState state = to_store_state(set, etc);
+  ASSERT_EQ(state.cells.size(), 2u);
+  EXPECT_EQ(state.cells[0].manifest_text, cell("a"));
+  ASSERT_EQ(state.plans.size(), 1u);
+  EXPECT_EQ(state.plans[0].cell, "a");
+  EXPECT_EQ(state.plans[0].text, "DIR /x\n");
+}
+
 }  // namespace
 }  // namespace cells::engine

@@ -1,5 +1,7 @@
 #include "engine/drift.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -80,12 +82,23 @@ Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& s
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
-                             std::string_view want_text) {
+                             std::string_view want_text, std::string_view want_policy) {
   CellDrift d;
-  auto running = rt.find(want.name);  // once: each lookup reads the record and the cgroup
-  d.running = bool(running);
   auto rec = CELLS_TRY(st.runtime(want.name));
   if (rec) d.applied_generation = rec->applied_generation;
+  // The record vouches for the cell when its cgroup is the one that exists: one stat instead
+  // of the registry file and an open of the cgroup (six syscalls per cell of every apply).
+  bool vouched = false;
+  if (rec && rec->cid != 0 && !want_policy.empty() && rec->policy == want_policy) {
+    struct stat sb;
+    const std::string cgroup = rt.paths().cgroup_parent() + "/" + want.name;
+    vouched = ::stat(cgroup.c_str(), &sb) == 0 && sb.st_ino == rec->cgroup_id;
+  }
+  std::optional<kernel::CellInfo> running;
+  if (!vouched) {
+    if (auto found = rt.find(want.name)) running = std::move(*found);  // the record and the cgroup
+  }
+  d.running = vouched || running.has_value();
   std::optional<store::GenerationCell> applied;
   if (d.applied_generation != 0) {
     applied = CELLS_TRY(st.generation_cell(d.applied_generation, want.name));
@@ -106,7 +119,7 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
       d.service_fields.push_back("unknown");  // started before any generation named it
     }
     d.service = !d.service_fields.empty();
-    d.policy_fields = policy_drift(*running, want);
+    if (running) d.policy_fields = policy_drift(*running, want);  // vouched: none pending
     d.policy = !d.policy_fields.empty();
   }
   // The plan last applied: the applied generation's plan for this cell.

@@ -35,10 +35,13 @@ struct CellDrift {
 // RT: the kernel runtime, opened once by the caller (opening probes kernel features).
 // WANT_TEXT: WANT's manifest text, when known: a generation that holds the same text applied
 // WANT itself, so its copy need not be parsed again (empty: always parse).
+// WANT_POLICY: policy_json of WANT, when known: a runtime record that holds exactly it and names
+// the cgroup that exists is a running cell with no policy drift, so the kernel's registry is
+// not read (as `cell list` does, reads.cc). Empty: always ask the kernel layer.
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
-                             std::string_view want_text = {});
+                             std::string_view want_text = {}, std::string_view want_policy = {});
 
 // The service and policy fields that differ between two manifests.
 std::vector<std::string> service_diff(const CellManifest& a, const CellManifest& b);

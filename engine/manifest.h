@@ -7,7 +7,9 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,6 +148,14 @@ struct DesiredSet {
   // Every problem found: each unreadable or invalid file, then validate_desired's findings.
   // Files that failed to parse are left out of CELLS/VOLUMES.
   std::vector<std::string> problems;
+  // The bytes of each file the set was parsed from, by path: the desired state records these
+  // (to_store_state), so a file is read once per command, and what is recorded is exactly what
+  // was checked even if the file changes meanwhile.
+  std::map<std::string, std::string> texts;
+  // The cells with a NAME.apply file, when the set came from a directory listing (LISTED):
+  // then a cell without one needs no lookup.
+  bool listed = false;
+  std::set<std::string> plan_cells;
 
   // The manifest of cell (volume) NAME, or nullptr; valid while CELLS (VOLUMES) is unchanged.
   const CellManifest* find_cell(std::string_view name) const;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/files.h"
 #include "engine/manifest.h"
 
 namespace cells::engine {
@@ -28,16 +29,29 @@ DesiredSet load_desired(const std::string& dir) {
     set.problems.push_back(dir + ": " + std::strerror(errno));
   }
   std::sort(names.begin(), names.end());
+  set.listed = true;
   for (const std::string& name : names) {
     if (name.starts_with(".")) continue;  // editor swap files, our own temp files
     std::string path = dir + "/" + name;
-    if (name.ends_with(".cell")) {
-      if (auto c = load_cell(path)) set.cells.push_back(std::move(*c));
+    const bool cell = name.ends_with(".cell");
+    if (name.ends_with(".apply")) {
+      set.plan_cells.insert(name.substr(0, name.size() - std::string_view(".apply").size()));
+      continue;
+    }
+    if (!cell && !name.ends_with(".volume")) continue;
+    auto text = read_file(path);
+    if (!text) {
+      set.problems.push_back(text.error().message());
+      continue;
+    }
+    if (cell) {
+      if (auto c = parse_cell(path, *text)) set.cells.push_back(std::move(*c));
       else set.problems.push_back(c.error().message());
-    } else if (name.ends_with(".volume")) {
-      if (auto v = load_volume(path)) set.volumes.push_back(std::move(*v));
+    } else {
+      if (auto v = parse_volume(path, *text)) set.volumes.push_back(std::move(*v));
       else set.problems.push_back(v.error().message());
     }
+    set.texts.emplace(std::move(path), std::move(*text));
   }
   for (std::string& p : validate_desired(set.cells, set.volumes, set.conf)) {
     set.problems.push_back(std::move(p));

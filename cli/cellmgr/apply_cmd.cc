@@ -22,13 +22,19 @@ void say(const std::string& line) {
   std::fflush(stdout);
 }
 
+// Apply's step lines: buffered by stdio (a line at a time on a terminal anyway), and pushed out
+// whenever the engine is about to act, so a pipe or log sees each cell's lines before its
+// slow steps run.
+void say_buffered(const std::string& line) { std::printf("%s\n", line.c_str()); }
+
 int run_apply(const Context& ctx, engine::ApplyOptions o) {
   if (!o.dry_run) {
     if (auto s = require_root(); !s) return fail(s.error());
   }
   auto paths = paths_of(ctx);
   if (!paths) return fail(paths.error());
-  o.say = say;
+  o.say = say_buffered;
+  o.flush = [] { std::fflush(stdout); };
   auto cfg = lifecycle_config();
   cfg.say = [](const std::string&) {};  // apply prints its own step lines
   auto r = engine::apply(*paths, o, cfg);
