@@ -1,7 +1,7 @@
 // End-to-end: cellmgr apply on real cells: NOOP, plan drift restarts only its cell, a failing
 // healthcheck rolls back byte for byte, a live apply (reload, no restart) and its rollback,
-// rollback --to, pending policy drift, a planted symlink, and bad plans refused before anything
-// changes.
+// rollback --to, pending policy drift, step lines reaching a pipe before a cell's slow steps, a
+// planted symlink, and bad plans refused before anything changes.
 #include <gmock/gmock.h>
 #include <sys/stat.h>
 
@@ -283,6 +283,34 @@ TEST_F(Apply, RollbackToAnEarlierGeneration) {
   ASSERT_EQ(rb.status, 0) << rb.out << rb.err;
   EXPECT_THAT(http_get(port), HasSubstr("version one"));
   EXPECT_EQ(cellmgr({"rollback", "--to", "999"}).status, 1);
+  ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
+}
+
+// Apply buffers its step lines but pushes them out before it acts on a cell, so a pipe (a log,
+// `| tee`) sees a cell's lines before its slow steps run, not all at the end. Each line is
+// stamped as it comes out of the pipe; the healthcheck sleeps 2 s between the two.
+TEST_F(Apply, StepLinesReachAPipeBeforeTheCellsSlowSteps) {
+  bootstrap();
+  Outcome c = cellmgr({"cell", "create", "slow", "--autostart", "YES", "--profile", "medium",
+                       "--cmd", "sleep 1000", "--healthcheck", "sleep 2", "--scope", "desired"});
+  ASSERT_EQ(c.status, 0) << c.err;
+  Outcome run = host({"sh", "-c",
+                      std::string(CELLMGR_PATH) + " --root " + scratch_ +
+                          " apply | while IFS= read -r l; do echo \"$(date +%s%N) $l\"; done"},
+                     {std::string("CELLS_CELLCTL=") + CELLCTL_PATH});
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  auto stamp_of = [&](const std::string& needle) -> int64_t {
+    size_t at = run.out.find(needle);
+    if (at == std::string::npos) return -1;
+    size_t line = run.out.rfind('\n', at);
+    line = line == std::string::npos ? 0 : line + 1;
+    return std::stoll(run.out.substr(line, run.out.find(' ', line) - line));
+  };
+  const int64_t check = stamp_of("  HEALTHCHECK  sleep 2");
+  const int64_t result = stamp_of("  RESULT       changed");
+  ASSERT_GT(check, 0) << run.out;
+  ASSERT_GT(result, 0) << run.out;
+  EXPECT_GE(result - check, 1'500'000'000) << run.out;
   ASSERT_EQ(cellmgr({"cell", "stop", "--all"}).status, 0);
 }
 
