@@ -1,12 +1,11 @@
 #include "engine/drift.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
 #include "kernel/cell.h"
+#include "kernel/cgroup.h"
 
 namespace cells::engine {
 
@@ -90,9 +89,7 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
   // of the registry file and an open of the cgroup (six syscalls per cell of every apply).
   bool vouched = false;
   if (rec && rec->cid != 0 && !want_policy.empty() && rec->policy == want_policy) {
-    struct stat sb;
-    const std::string cgroup = rt.paths().cgroup_parent() + "/" + want.name;
-    vouched = ::stat(cgroup.c_str(), &sb) == 0 && sb.st_ino == rec->cgroup_id;
+    vouched = kernel::CellCgroup::id_of(rt.paths().cgroup_parent(), want.name) == rec->cgroup_id;
   }
   std::optional<kernel::CellInfo> running;
   if (!vouched) {

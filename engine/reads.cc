@@ -12,6 +12,7 @@
 #include "engine/manifest_check.h"
 #include "engine/mount_table.h"
 #include "engine/rootfs_build.h"
+#include "kernel/cgroup.h"
 #include "kernel/telemetry.h"
 #include "store/store.h"
 
@@ -275,14 +276,14 @@ Result<ReadSnapshot> gather(const Paths& paths) {
   // Read-only: never creates a store; a root without one simply has no runtime records.
   auto st = store::Store::open(paths, store::OpenMode::kReadOnly);
   if (!st && st.error().kind() != ErrorKind::kNotFound) return std::move(st).error();
-  std::map<std::string, ino_t> cgroup_ino;  // of each running cell: its kernel cell's identity
+  std::map<std::string, uint64_t> cgroup_ino;  // of each running cell: its kernel cell's identity
   if (st) {
     for (auto& rec : CELLS_TRY(st->runtimes())) {
       CellLive live;
-      struct stat sb;
-      live.running = rec.cid != 0 &&
-                     ::stat((paths.cgroup_parent() + "/" + rec.name).c_str(), &sb) == 0;
-      if (live.running) cgroup_ino[rec.name] = sb.st_ino;
+      auto id = rec.cid != 0 ? kernel::CellCgroup::id_of(paths.cgroup_parent(), rec.name)
+                             : std::nullopt;
+      live.running = id.has_value();
+      if (id) cgroup_ino[rec.name] = *id;
       live.record = std::move(rec);
       s.live[live.record->name] = std::move(live);
     }

@@ -57,9 +57,14 @@ Result<CellCgroup> CellCgroup::open(const std::string& parent, const std::string
 }
 
 bool CellCgroup::exists(const std::string& parent, const std::string& name) {
+  return id_of(parent, name).has_value();
+}
+
+std::optional<uint64_t> CellCgroup::id_of(const std::string& parent, const std::string& name) {
   std::string path = parent + "/" + name;
   struct stat st {};
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+  return uint64_t(st.st_ino);
 }
 
 Result<std::vector<pid_t>> CellCgroup::pids() const {

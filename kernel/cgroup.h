@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class CellCgroup {
   // Opens an existing directory; kNotFound when it is absent.
   static Result<CellCgroup> open(const std::string& parent, const std::string& name);
   static bool exists(const std::string& parent, const std::string& name);
+  // The cgroup id (directory inode) of PARENT/NAME by one stat, nullopt when it is not there:
+  // what a reader compares with a recorded id without opening the directory.
+  static std::optional<uint64_t> id_of(const std::string& parent, const std::string& name);
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }
