@@ -291,16 +291,23 @@ Result<bool> stop_sampler(const Paths& paths) {
   }
   if (wait_unlocked(lock.get(), 0)) return false;
   // Only a process that is this installation's sampler is signalled: a pid in the file may
-  // have been reused since.
-  auto text = CELLS_TRY_CTX(read_file(lock_path), "stop the telemetry sampler");
-  pid_t pid = 0;
-  std::from_chars(text.data(), text.data() + text.size(), pid);
+  // have been reused since. A sampler writes its pid just after its exec, so a stop that
+  // comes right after a start can find the lock held and the file still empty; it reads the
+  // file again until the pid appears or the lock is let go.
   const std::string want =
       std::string("cells-sampler") + '\0' + "--root" + '\0' + paths.root + '\0';
-  auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  if (pid > 0 && cmdline && *cmdline == want) {
-    ::kill(pid, SIGTERM);
-    if (!wait_unlocked(lock.get(), 5000)) ::kill(pid, SIGKILL);
+  pid_t pid = 0;
+  for (int waited = 0; waited <= 5000; waited += 10) {
+    auto text = CELLS_TRY_CTX(read_file(lock_path), "stop the telemetry sampler");
+    pid = 0;
+    std::from_chars(text.data(), text.data() + text.size(), pid);
+    auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    if (pid > 0 && cmdline && *cmdline == want) {
+      ::kill(pid, SIGTERM);
+      if (!wait_unlocked(lock.get(), 5000)) ::kill(pid, SIGKILL);
+      break;
+    }
+    if (wait_unlocked(lock.get(), 10)) return true;
   }
   if (!wait_unlocked(lock.get(), 5000)) {
     return Error(ErrorKind::kBusy, "stop the telemetry sampler: " + lock_path +

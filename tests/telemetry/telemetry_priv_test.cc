@@ -325,6 +325,23 @@ TEST_F(TelemetryCellTest, SamplerRaisesTheDescriptorLimitItInherits) {
   EXPECT_EQ(hard, std::to_string(saved.rlim_max));
 }
 
+TEST_F(TelemetryCellTest, AStopRightAfterAStartStopsTheNewSampler) {
+  // A new sampler holds its lock from before its exec but writes its pid only after it, so a
+  // stop that comes at once can find the lock held and no pid yet (a CI run saw the stop give
+  // up on "pid 0" and leave the sampler running).
+  ASSERT_TRUE(wait_for_samplers(1));
+  for (int round = 0; round < 10; ++round) {
+    auto stopped = stop_sampler(*paths_);
+    ASSERT_TRUE(stopped.ok()) << "round " << round << ": " << stopped.error().message();
+    EXPECT_TRUE(*stopped) << "round " << round;
+    EXPECT_TRUE(samplers().empty()) << "round " << round;
+    auto started = ensure_sampler(*paths_);
+    ASSERT_TRUE(started.ok()) << started.error().message();
+    EXPECT_TRUE(*started) << "round " << round;
+  }
+  ASSERT_TRUE(wait_for_samplers(1));
+}
+
 TEST_F(TelemetryCellTest, ASlotWithoutCellOrCgroupIsCleared) {
   // What a destroy killed between removing the cgroup and clearing the slot leaves behind.
   ASSERT_TRUE(wait_for_samplers(1));
