@@ -79,7 +79,8 @@ Result<Loaded> load_all(const Paths& paths) {
   for (auto& p : l.state.plans) {
     auto it = l.plans.find(p.cell);
     if (it == l.plans.end()) continue;
-    for (const auto& [name, bytes] : it->second.assets) p.assets.push_back({name, store::sha256(bytes)});
+    for (const auto& [name, bytes] : it->second.assets)
+      p.assets.push_back({name, store::sha256(bytes)});
   }
   return l;
 }
@@ -117,10 +118,10 @@ class Applier {
     const std::string target = "cell/" + m.name;
     const auto layout = cell_root_layout(paths_, m.name);
     // BEFORE tells recovery what to restore: "<generation> running|stopped".
-    CELLS_TRY(op_.append({"apply.cell", target, store::Phase::kIntent,
-                          std::to_string(p.drift.applied_generation) +
-                              (p.drift.running ? " running" : " stopped"),
-                          std::to_string(gen_)}));
+    CELLS_TRY(op_.append(
+        {"apply.cell", target, store::Phase::kIntent,
+         std::to_string(p.drift.applied_generation) + (p.drift.running ? " running" : " stopped"),
+         std::to_string(gen_)}));
     touched_.push_back({m.name, p.drift.running, p.drift.applied_generation, p.drift.applied});
     auto failed = [&](Error e) -> Status {
       (void)op_.append({"apply.cell", target, store::Phase::kFailed, "", e.message()});
@@ -128,7 +129,8 @@ class Applier {
     };
     // Step 1: the running cell stops; its layer is only snapshotted while nothing uses it.
     if (p.drift.running) {
-      if (auto s = stop_cell_in(st_, op_, paths_, l_.set.conf, m.name); !s) return failed(s.error());
+      if (auto s = stop_cell_in(st_, op_, paths_, l_.set.conf, m.name); !s)
+        return failed(s.error());
     }
     // Step 2: a leftover stack of the previous apply folds, then the snapshot (journaled apart:
     // recovery finishes an interrupted fold, but discards an interrupted snapshot).
@@ -171,8 +173,9 @@ class Applier {
     // Step 1: a record an earlier crash left once its cell was done belongs to no one now;
     // gone before this operation's intent, it can never be taken for this one's.
     CELLS_TRY(drop_preimage(pre_path));
-    CELLS_TRY(op_.append({"apply.cell", target, store::Phase::kIntent,
-                          std::to_string(p.drift.applied_generation) + " live", std::to_string(gen_)}));
+    CELLS_TRY(
+        op_.append({"apply.cell", target, store::Phase::kIntent,
+                    std::to_string(p.drift.applied_generation) + " live", std::to_string(gen_)}));
     touched_.push_back({m.name, true, p.drift.applied_generation, p.drift.applied, /*live=*/true});
     auto failed = [&](Error e) -> Status {
       (void)op_.append({"apply.cell", target, store::Phase::kFailed, "", e.message()});
@@ -184,9 +187,10 @@ class Applier {
     auto images = capture_preimage(l_.plans.at(m.name).plan, *root);
     if (!images) return failed(images.error());
     const size_t n = images->size();
-    if (auto s = save_preimage(pre_path, {op_.id(), std::move(*images)}); !s) return failed(s.error());
-    CELLS_TRY(op_.append({"apply.preimage", target, store::Phase::kDone, "",
-                          std::to_string(n) + " entries"}));
+    if (auto s = save_preimage(pre_path, {op_.id(), std::move(*images)}); !s)
+      return failed(s.error());
+    CELLS_TRY(op_.append(
+        {"apply.preimage", target, store::Phase::kDone, "", std::to_string(n) + " entries"}));
     // Step 3: the plan's writes, then the reload and the healthcheck of the reloaded service.
     if (auto s = run_cell_plan(m, *root); !s) return failed(s.error());
     if (auto s = kernel::reload_supervisor(paths_, m.name, std::chrono::seconds(10)); !s) {
@@ -222,8 +226,8 @@ class Applier {
                         : roll_back_cell(paths_, st_, op_, l_.set, it->name, it->was_running,
                                          it->old_manifest, it->old_generation, cfg_);
       if (s) {
-        opts_.say(step("ROLLBACK", it->name + " restored to generation " +
-                                       std::to_string(it->old_generation)));
+        opts_.say(step("ROLLBACK",
+                       it->name + " restored to generation " + std::to_string(it->old_generation)));
       } else {
         all = false;
         opts_.say(step("ROLLBACK", it->name + " FAILED: " + s.error().message()));
@@ -264,7 +268,9 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   auto rt = CELLS_TRY(kernel::Runtime::open(paths));
   std::vector<CellPlan> out;
   for (const auto& name : order) {
-    if (!opts.names.empty() && std::find(opts.names.begin(), opts.names.end(), name) == opts.names.end()) continue;
+    if (!opts.names.empty() &&
+        std::find(opts.names.begin(), opts.names.end(), name) == opts.names.end())
+      continue;
     CellPlan p;
     p.m = l.set.find_cell(name);
     std::optional<store::ApplyPlan> want;
@@ -277,8 +283,8 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
         [](const store::CellManifest& c, const std::string& n) { return c.name < n; });
     const bool found = text != l.state.cells.end() && text->name == name;
     const std::string_view want_text = found ? std::string_view(text->manifest_text) : "";
-    const std::string want_policy = policy_json(
-        *p.m, p.m->base.value_or(l.set.conf.default_base), cell_root_layout(paths, name).root);
+    const std::string want_policy = policy_json(*p.m, p.m->base.value_or(l.set.conf.default_base),
+                                                cell_root_layout(paths, name).root);
     p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text, want_policy));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();
@@ -300,11 +306,14 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   return out;
 }
 
-std::string yes_no(bool b) { return b ? "YES" : "NO"; }
+std::string yes_no(bool b) {
+  return b ? "YES" : "NO";
+}
 
 }  // namespace
 
-Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const LifecycleConfig& cfg) {
+Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts,
+                           const LifecycleConfig& cfg) {
   // Step 0: an operation a crash interrupted is finished or compensated first.
   if (!opts.dry_run) CELLS_TRY(recover(paths, cfg, [](const std::string&) {}));
   // Step 1: everything is loaded and checked before anything changes.
@@ -357,9 +366,12 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
     if (p.create) opts.say(step("CREATE", "render runtime cell state"));
     if (p.apply) opts.say(step("APPLY", "run " + apply_plan_path(paths, m.name)));
     if (p.create) opts.say(step("START", "supervised service after apply"));
-    if (p.live) opts.say(step("RELOAD", "supervised service (" + *m.reload_signal + ") after apply"));
+    if (p.live)
+      opts.say(step("RELOAD", "supervised service (" + *m.reload_signal + ") after apply"));
     if (p.restart) {
-      std::string why = p.apply ? "after apply" : p.drift.service ? "service changed" : "policy changed";
+      std::string why = p.apply           ? "after apply"
+                        : p.drift.service ? "service changed"
+                                          : "policy changed";
       opts.say(step("RESTART", "supervised service " + why));
     }
     if (p.acts() && m.healthcheck) opts.say(step("HEALTHCHECK", m.healthcheck->command));
@@ -398,10 +410,12 @@ Result<ApplyOutcome> apply(const Paths& paths, const ApplyOptions& opts, const L
   }
   if (op) CELLS_TRY(remove_tree(inflight_path(paths)));
   opts.say("");
-  opts.say("summary: cells=" + std::to_string(out.cells) + " changed=" + std::to_string(out.changed) +
-           " failed=" + std::to_string(out.failed) + " dry-run=" + yes_no(opts.dry_run));
+  opts.say("summary: cells=" + std::to_string(out.cells) +
+           " changed=" + std::to_string(out.changed) + " failed=" + std::to_string(out.failed) +
+           " dry-run=" + yes_no(opts.dry_run));
   if (!opts.dry_run) {
-    opts.say("operation " + std::to_string(out.operation_id) + " generation " + std::to_string(gen));
+    opts.say("operation " + std::to_string(out.operation_id) + " generation " +
+             std::to_string(gen));
   }
   opts.flush();
   return out;

@@ -45,7 +45,9 @@ std::string mount_text(const Mount& m) {
   return (m.source == Mount::Source::kVolume ? m.from : "host:" + m.from) + ":" + m.target +
          (m.read_only ? ":ro" : ":rw");
 }
-bool running(const CellRow& r) { return r.live && r.live->running; }
+bool running(const CellRow& r) {
+  return r.live && r.live->running;
+}
 
 // Field table of cells, merged order. The bitmask says which views carry the field.
 enum : unsigned { kC = 1, kD = 2, kR = 4 };
@@ -59,22 +61,34 @@ const std::vector<CellField>& cell_field_defs() {
       {"name", kC | kD | kR, [](const CellRow& r) { return ReadValue::text_of(*r.name); }},
       {"state", kC | kD | kR,
        [](const CellRow& r) {
-         return ReadValue::text_of(cell_state(r.manifest, r.rendered, r.manifest && r.manifest->autostart));
+         return ReadValue::text_of(
+             cell_state(r.manifest, r.rendered, r.manifest && r.manifest->autostart));
        }},
       {"running", kC | kR, [](const CellRow& r) { return ReadValue::boolean(running(r)); }},
       {"cid", kC | kR,
-       [](const CellRow& r) { return running(r) ? ReadValue::integer(r.live->record->cid) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return running(r) ? ReadValue::integer(r.live->record->cid) : ReadValue{};
+       }},
       {"procs", kC | kR,
-       [](const CellRow& r) { return running(r) && r.live->stats ? ReadValue::integer(r.live->procs) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return running(r) && r.live->stats ? ReadValue::integer(r.live->procs) : ReadValue{};
+       }},
       {"refs", kR,
-       [](const CellRow& r) { return running(r) && r.live->stats ? ReadValue::integer(r.live->refs) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return running(r) && r.live->stats ? ReadValue::integer(r.live->refs) : ReadValue{};
+       }},
       {"cpu1s", kR,
-       [](const CellRow& r) { return running(r) && r.live->stats ? ReadValue::integer(r.live->cpu1s) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return running(r) && r.live->stats ? ReadValue::integer(r.live->cpu1s) : ReadValue{};
+       }},
       {"cpu10s", kR,
-       [](const CellRow& r) { return running(r) && r.live->stats ? ReadValue::floating(r.live->cpu10s) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return running(r) && r.live->stats ? ReadValue::floating(r.live->cpu10s) : ReadValue{};
+       }},
       {"memory", kR,
        [](const CellRow& r) {
-         return running(r) && r.live->stats ? ReadValue::integer(int64_t(r.live->memory)) : ReadValue{};
+         return running(r) && r.live->stats ? ReadValue::integer(int64_t(r.live->memory))
+                                            : ReadValue{};
        }},
       {"age", kC | kR,
        [](const CellRow& r) {
@@ -84,39 +98,59 @@ const std::vector<CellField>& cell_field_defs() {
        }},
       {"root", kR,
        [](const CellRow& r) {
-         return r.rendered ? ReadValue::text_of(r.snap->cells_dir + "/" + *r.name + "/root") : ReadValue{};
+         return r.rendered ? ReadValue::text_of(r.snap->cells_dir + "/" + *r.name + "/root")
+                           : ReadValue{};
        }},
       {"autostart", kC | kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::boolean(r.manifest->autostart) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::boolean(r.manifest->autostart) : ReadValue{};
+       }},
       {"profile", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(r.manifest->profile) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(r.manifest->profile) : ReadValue{};
+       }},
       {"reserved_ports", kC | kD,
        [](const CellRow& r) {
-         return r.manifest ? ReadValue::text_of(ports_csv(r.manifest->reserved_ports)) : ReadValue{};
+         return r.manifest ? ReadValue::text_of(ports_csv(r.manifest->reserved_ports))
+                           : ReadValue{};
        }},
       {"rlimit_nofile", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.nofile)) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.nofile)) : ReadValue{};
+       }},
       {"rlimit_as", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.as)) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.as)) : ReadValue{};
+       }},
       {"rlimit_core", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.core)) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(limit(r.manifest->rlimits.core)) : ReadValue{};
+       }},
       {"depends_on", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(join(r.manifest->depends_on)) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(join(r.manifest->depends_on)) : ReadValue{};
+       }},
       {"healthcheck", kD,
        [](const CellRow& r) {
-         return r.manifest && r.manifest->healthcheck ? ReadValue::text_of(r.manifest->healthcheck->command)
-                                                      : ReadValue{};
+         return r.manifest && r.manifest->healthcheck
+                    ? ReadValue::text_of(r.manifest->healthcheck->command)
+                    : ReadValue{};
        }},
       {"supervise_cmd", kD,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(r.manifest->command) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(r.manifest->command) : ReadValue{};
+       }},
       {"supervise_run_as", kD | kR,
        [](const CellRow& r) {
-         return r.manifest && r.manifest->run_as ? ReadValue::text_of(to_string(*r.manifest->run_as)) : ReadValue{};
+         return r.manifest && r.manifest->run_as
+                    ? ReadValue::text_of(to_string(*r.manifest->run_as))
+                    : ReadValue{};
        }},
       {"reload_signal", kD,
        [](const CellRow& r) {
-         return r.manifest && r.manifest->reload_signal ? ReadValue::text_of(*r.manifest->reload_signal)
-                                                        : ReadValue{};
+         return r.manifest && r.manifest->reload_signal
+                    ? ReadValue::text_of(*r.manifest->reload_signal)
+                    : ReadValue{};
        }},
       {"volume_mounts", kD,
        [](const CellRow& r) {
@@ -127,17 +161,21 @@ const std::vector<CellField>& cell_field_defs() {
        }},
       {"base", kD,
        [](const CellRow& r) {
-         return r.manifest ? ReadValue::text_of(r.manifest->base.value_or(r.snap->desired.conf.default_base))
+         return r.manifest ? ReadValue::text_of(
+                                 r.manifest->base.value_or(r.snap->desired.conf.default_base))
                            : ReadValue{};
        }},
       {"log", kD,
        [](const CellRow& r) {
          if (!r.manifest) return ReadValue{};
          const auto& l = r.manifest->log;
-         return ReadValue::text_of(l.facility + "/" + l.stdout_level + "/" + l.stderr_level + "/" + l.tag);
+         return ReadValue::text_of(l.facility + "/" + l.stdout_level + "/" + l.stderr_level + "/" +
+                                   l.tag);
        }},
       {"manifest", 0,
-       [](const CellRow& r) { return r.manifest ? ReadValue::text_of(r.manifest->file) : ReadValue{}; }},
+       [](const CellRow& r) {
+         return r.manifest ? ReadValue::text_of(r.manifest->file) : ReadValue{};
+       }},
       {"rendered", 0, [](const CellRow& r) { return ReadValue::boolean(r.rendered); }},
       {"apply_present", kD, [](const CellRow& r) { return ReadValue::boolean(r.apply); }},
       {"policy_drift", kR,
@@ -156,16 +194,20 @@ const std::vector<CellField>& cell_field_defs() {
 
 unsigned view_bit(View v) {
   switch (v) {
-    case View::kCompact: return kC;
-    case View::kDesired: return kD;
-    case View::kRuntime: return kR;
-    case View::kMerged: return ~0u;
+    case View::kCompact:
+      return kC;
+    case View::kDesired:
+      return kD;
+    case View::kRuntime:
+      return kR;
+    case View::kMerged:
+      return ~0u;
   }
   return ~0u;
 }
 
-const std::vector<std::string> kVolumeFields = {"name", "state", "mode", "path",
-                                                "mounted", "refs", "used_by"};
+const std::vector<std::string> kVolumeFields = {"name",    "state", "mode",   "path",
+                                                "mounted", "refs",  "used_by"};
 
 // Checks FIELDS against VALID (an unknown one is an error naming it and the valid ones); empty
 // FIELDS means all of VALID.
@@ -174,8 +216,8 @@ Result<std::vector<std::string>> pick(std::vector<std::string> fields,
   if (fields.empty()) return valid;
   for (const auto& f : fields) {
     if (std::find(valid.begin(), valid.end(), f) == valid.end()) {
-      return Error::invalid("unknown " + std::string(what) + " field '" + f + "' (valid: " +
-                            join(valid, ", ") + ")");
+      return Error::invalid("unknown " + std::string(what) + " field '" + f +
+                            "' (valid: " + join(valid, ", ") + ")");
     }
   }
   return fields;
@@ -189,7 +231,9 @@ std::set<std::string> dir_names(const std::string& dir, const std::string& suffi
     std::string n = e->d_name;
     if (n.empty() || n[0] == '.') continue;
     if (!suffix.empty()) {
-      if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      if (n.size() <= suffix.size() ||
+          n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
       n.resize(n.size() - suffix.size());
     }
     out.insert(n);
@@ -200,11 +244,16 @@ std::set<std::string> dir_names(const std::string& dir, const std::string& suffi
 
 std::string plain(const ReadValue& v, bool table) {
   switch (v.kind) {
-    case ReadValue::Kind::kEmpty: return "-";
-    case ReadValue::Kind::kText: return v.text;
-    case ReadValue::Kind::kBool: return table ? (v.flag ? "YES" : "NO") : (v.flag ? "1" : "0");
-    case ReadValue::Kind::kInt: return std::to_string(v.number);
-    case ReadValue::Kind::kAge: return table ? humanise_age(v.number) : std::to_string(v.number);
+    case ReadValue::Kind::kEmpty:
+      return "-";
+    case ReadValue::Kind::kText:
+      return v.text;
+    case ReadValue::Kind::kBool:
+      return table ? (v.flag ? "YES" : "NO") : (v.flag ? "1" : "0");
+    case ReadValue::Kind::kInt:
+      return std::to_string(v.number);
+    case ReadValue::Kind::kAge:
+      return table ? humanise_age(v.number) : std::to_string(v.number);
     case ReadValue::Kind::kFloat: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.1f", v.real);
@@ -216,12 +265,17 @@ std::string plain(const ReadValue& v, bool table) {
 
 nlohmann::json json_of(const ReadValue& v) {
   switch (v.kind) {
-    case ReadValue::Kind::kEmpty: return nullptr;
-    case ReadValue::Kind::kText: return v.text;
-    case ReadValue::Kind::kBool: return v.flag;
+    case ReadValue::Kind::kEmpty:
+      return nullptr;
+    case ReadValue::Kind::kText:
+      return v.text;
+    case ReadValue::Kind::kBool:
+      return v.flag;
     case ReadValue::Kind::kInt:
-    case ReadValue::Kind::kAge: return v.number;
-    case ReadValue::Kind::kFloat: return v.real;
+    case ReadValue::Kind::kAge:
+      return v.number;
+    case ReadValue::Kind::kFloat:
+      return v.real;
   }
   return nullptr;
 }
@@ -261,12 +315,15 @@ std::vector<std::string> cell_fields(View view) {
   return out;
 }
 
-std::vector<std::string> volume_fields(View) { return kVolumeFields; }
+std::vector<std::string> volume_fields(View) {
+  return kVolumeFields;
+}
 
 Result<ReadSnapshot> gather(const Paths& paths) {
   ReadSnapshot s;
   s.now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   s.cells_dir = paths.cells_dir();
   s.volumes_dir = paths.volumes_dir();
   s.desired = load_desired(paths.etc_dir());
@@ -280,8 +337,8 @@ Result<ReadSnapshot> gather(const Paths& paths) {
   if (st) {
     for (auto& rec : CELLS_TRY(st->runtimes())) {
       CellLive live;
-      auto id = rec.cid != 0 ? kernel::CellCgroup::id_of(paths.cgroup_parent(), rec.name)
-                             : std::nullopt;
+      auto id =
+          rec.cid != 0 ? kernel::CellCgroup::id_of(paths.cgroup_parent(), rec.name) : std::nullopt;
       live.running = id.has_value();
       if (id) cgroup_ino[rec.name] = *id;
       live.record = std::move(rec);
@@ -338,7 +395,7 @@ Result<ReadSnapshot> gather(const Paths& paths) {
 }
 
 Result<ReadTable> cell_table(const ReadSnapshot& snap, View view, std::vector<std::string> fields,
-                         const std::optional<std::string>& only) {
+                             const std::optional<std::string>& only) {
   ReadTable t;
   t.fields = CELLS_TRY(pick(std::move(fields), cell_fields(view), "cell"));
   std::vector<const CellField*> defs;
@@ -360,8 +417,12 @@ Result<ReadTable> cell_table(const ReadSnapshot& snap, View view, std::vector<st
   for (const auto& [name, manifest] : names) {
     if (only && name != *only) continue;
     auto live = snap.live.find(name);
-    CellRow row{&name, manifest, live == snap.live.end() ? nullptr : &live->second,
-                snap.rendered_cells.count(name) > 0, snap.apply_present.count(name) > 0, &snap};
+    CellRow row{&name,
+                manifest,
+                live == snap.live.end() ? nullptr : &live->second,
+                snap.rendered_cells.count(name) > 0,
+                snap.apply_present.count(name) > 0,
+                &snap};
     std::vector<ReadValue> values;
     for (const auto* d : defs) values.push_back(d->get(row));
     t.rows.push_back(std::move(values));
@@ -370,8 +431,9 @@ Result<ReadTable> cell_table(const ReadSnapshot& snap, View view, std::vector<st
 }
 
 Result<ReadTable> volume_table(const ReadSnapshot& snap, View view, std::vector<std::string> fields,
-                           const std::optional<std::string>& only) {
-  if (view == View::kCompact) return Error::invalid("volumes have no compact view (use desired, runtime or merged)");
+                               const std::optional<std::string>& only) {
+  if (view == View::kCompact)
+    return Error::invalid("volumes have no compact view (use desired, runtime or merged)");
   ReadTable t;
   t.fields = CELLS_TRY(pick(std::move(fields), kVolumeFields, "volume"));
   std::map<std::string, const VolumeManifest*> names;
@@ -387,15 +449,19 @@ Result<ReadTable> volume_table(const ReadSnapshot& snap, View view, std::vector<
       for (const auto& m : c.mounts) {
         if (m.source != Mount::Source::kVolume || m.from != name) continue;
         if (users.empty() || users.back() != c.name) users.push_back(c.name);
-        if (snap.mount_points.count(snap.cells_dir + "/" + c.name + "/root" + m.target)) mounted = true;
+        if (snap.mount_points.count(snap.cells_dir + "/" + c.name + "/root" + m.target))
+          mounted = true;
       }
     }
     std::vector<ReadValue> row;
     for (const auto& f : t.fields) {
       if (f == "name") row.push_back(ReadValue::text_of(name));
       if (f == "state") row.push_back(ReadValue::text_of(volume_state(manifest, rendered)));
-      if (f == "mode") row.push_back(manifest ? ReadValue::text_of(format_octal_mode(manifest->mode)) : ReadValue{});
-      if (f == "path") row.push_back(rendered ? ReadValue::text_of(snap.volumes_dir + "/" + name) : ReadValue{});
+      if (f == "mode")
+        row.push_back(manifest ? ReadValue::text_of(format_octal_mode(manifest->mode))
+                               : ReadValue{});
+      if (f == "path")
+        row.push_back(rendered ? ReadValue::text_of(snap.volumes_dir + "/" + name) : ReadValue{});
       if (f == "mounted") row.push_back(ReadValue::boolean(mounted));
       if (f == "refs") row.push_back(ReadValue::integer(int64_t(users.size())));
       if (f == "used_by") row.push_back(ReadValue::text_of(join(users)));
@@ -409,7 +475,8 @@ std::string humanise_age(int64_t s) {
   if (s < 60) return std::to_string(s) + "s";
   if (s < 3600) return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   if (s < 86400) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
-  if (s < 7 * 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
+  if (s < 7 * 86400)
+    return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
   return std::to_string(s / (7 * 86400)) + "w" + std::to_string(s % (7 * 86400) / 86400) + "d";
 }
 
@@ -469,7 +536,8 @@ std::string format_vertical(const ReadTable& t) {
   std::string out;
   for (const auto& r : t.rows) {
     for (size_t i = 0; i < r.size(); ++i) {
-      out += upper(t.fields[i]) + std::string(w - t.fields[i].size() + 2, ' ') + plain(r[i], true) + "\n";
+      out += upper(t.fields[i]) + std::string(w - t.fields[i].size() + 2, ' ') + plain(r[i], true) +
+             "\n";
     }
   }
   return out;
@@ -480,7 +548,8 @@ std::vector<std::string> split_fields(const std::string& text) {
   size_t start = 0;
   while (start <= text.size() && !text.empty()) {
     size_t comma = text.find(',', start);
-    std::string f = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string f =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!f.empty()) out.push_back(f);
     if (comma == std::string::npos) break;
     start = comma + 1;
