@@ -18,6 +18,7 @@
 #include "engine/snapshot.h"
 #include "engine/template.h"
 #include "kernel/cell.h"
+#include "kernel/cgroup.h"
 #include "kernel/supervise.h"
 #include "store/store.h"
 
@@ -266,6 +267,12 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
   }
   auto order = CELLS_TRY(dependency_order(l.set.cells));
   auto rt = CELLS_TRY(kernel::Runtime::open(paths));
+  // An apply of every cell reads the cgroup ids once (one directory read, not a stat per cell);
+  // one of named cells looks up only theirs, so its cost stays flat in the number of cells.
+  std::optional<std::map<std::string, uint64_t>> cgroup_ids;
+  if (opts.names.empty()) {
+    cgroup_ids = CELLS_TRY(kernel::CellCgroup::ids_under(paths.cgroup_parent()));
+  }
   std::vector<CellPlan> out;
   for (const auto& name : order) {
     if (!opts.names.empty() &&
@@ -285,7 +292,8 @@ Result<std::vector<CellPlan>> plan_cells(const Paths& paths, const Loaded& l,
     const std::string_view want_text = found ? std::string_view(text->manifest_text) : "";
     const std::string want_policy = policy_json(*p.m, p.m->base.value_or(l.set.conf.default_base),
                                                 cell_root_layout(paths, name).root);
-    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text, want_policy));
+    p.drift = CELLS_TRY(cell_drift(rt, st, *p.m, want, want_text, want_policy,
+                                   cgroup_ids ? &*cgroup_ids : nullptr));
     auto lp = l.plans.find(name);
     const bool has_steps = lp != l.plans.end() && !lp->second.plan.steps.empty();
     if (!p.drift.running) {

@@ -81,7 +81,8 @@ Result<std::optional<CellManifest>> manifest_in_generation(const store::Store& s
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
-                             std::string_view want_text, std::string_view want_policy) {
+                             std::string_view want_text, std::string_view want_policy,
+                             const std::map<std::string, uint64_t>* cgroup_ids) {
   CellDrift d;
   auto rec = CELLS_TRY(st.runtime(want.name));
   if (rec) d.applied_generation = rec->applied_generation;
@@ -89,7 +90,13 @@ Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
   // of the registry file and an open of the cgroup (six syscalls per cell of every apply).
   bool vouched = false;
   if (rec && rec->cid != 0 && !want_policy.empty() && rec->policy == want_policy) {
-    vouched = kernel::CellCgroup::id_of(rt.paths().cgroup_parent(), want.name) == rec->cgroup_id;
+    std::optional<uint64_t> id;
+    if (cgroup_ids) {
+      if (auto it = cgroup_ids->find(want.name); it != cgroup_ids->end()) id = it->second;
+    } else {
+      id = kernel::CellCgroup::id_of(rt.paths().cgroup_parent(), want.name);
+    }
+    vouched = id == rec->cgroup_id;
   }
   std::optional<kernel::CellInfo> running;
   if (!vouched) {

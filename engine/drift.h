@@ -7,6 +7,7 @@
 //   plan:    the plan text or any asset's bytes, against the plan of the applied generation.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,10 +39,13 @@ struct CellDrift {
 // WANT_POLICY: policy_json of WANT, when known: a runtime record that holds exactly it and names
 // the cgroup that exists is a running cell with no policy drift, so the kernel's registry is
 // not read (as `cell list` does, reads.cc). Empty: always ask the kernel layer.
+// CGROUP_IDS: the id of every cell cgroup (kernel::CellCgroup::ids_under), when the caller read
+// them once for all its cells; null: this cell's is looked up by itself.
 Result<CellDrift> cell_drift(const kernel::Runtime& rt, const store::Store& st,
                              const CellManifest& want,
                              const std::optional<store::ApplyPlan>& want_plan,
-                             std::string_view want_text = {}, std::string_view want_policy = {});
+                             std::string_view want_text = {}, std::string_view want_policy = {},
+                             const std::map<std::string, uint64_t>* cgroup_ids = nullptr);
 
 // The service and policy fields that differ between two manifests.
 std::vector<std::string> service_diff(const CellManifest& a, const CellManifest& b);

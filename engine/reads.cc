@@ -335,12 +335,13 @@ Result<ReadSnapshot> gather(const Paths& paths) {
   if (!st && st.error().kind() != ErrorKind::kNotFound) return std::move(st).error();
   std::map<std::string, uint64_t> cgroup_ino;  // of each running cell: its kernel cell's identity
   if (st) {
+    // Every cell's cgroup id from one read of the parent directory, not a stat per cell.
+    const auto ids = CELLS_TRY(kernel::CellCgroup::ids_under(paths.cgroup_parent()));
     for (auto& rec : CELLS_TRY(st->runtimes())) {
       CellLive live;
-      auto id =
-          rec.cid != 0 ? kernel::CellCgroup::id_of(paths.cgroup_parent(), rec.name) : std::nullopt;
-      live.running = id.has_value();
-      if (id) cgroup_ino[rec.name] = *id;
+      auto id = rec.cid != 0 ? ids.find(rec.name) : ids.end();
+      live.running = id != ids.end();
+      if (live.running) cgroup_ino[rec.name] = id->second;
       live.record = std::move(rec);
       s.live[live.record->name] = std::move(live);
     }

@@ -1,5 +1,6 @@
 #include "kernel/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -65,6 +66,24 @@ std::optional<uint64_t> CellCgroup::id_of(const std::string& parent, const std::
   struct stat st {};
   if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
   return uint64_t(st.st_ino);
+}
+
+Result<std::map<std::string, uint64_t>> CellCgroup::ids_under(const std::string& parent) {
+  std::map<std::string, uint64_t> out;
+  DIR* dir = ::opendir(parent.c_str());
+  if (dir == nullptr) {
+    if (errno == ENOENT) return out;
+    return Error::sys(errno, "open cgroup " + parent);
+  }
+  // The control files (cgroup.procs, memory.max, ...) are regular files; cells are directories.
+  errno = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_type == DT_DIR && e->d_name[0] != '.') out.emplace(e->d_name, uint64_t(e->d_ino));
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) return Error::sys(err, "read cgroup " + parent);
+  return out;
 }
 
 Result<std::vector<pid_t>> CellCgroup::pids() const {

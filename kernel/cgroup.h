@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,10 @@ class CellCgroup {
   // The cgroup id (directory inode) of PARENT/NAME by one stat, nullopt when it is not there:
   // what a reader compares with a recorded id without opening the directory.
   static std::optional<uint64_t> id_of(const std::string& parent, const std::string& name);
+  // The ids of every cell cgroup under PARENT (name -> id) from one read of the directory, for
+  // readers that check all cells: kernfs reports a directory's inode number as its entry's
+  // d_ino, so this is id_of for each name without a stat per cell. Empty when PARENT is absent.
+  static Result<std::map<std::string, uint64_t>> ids_under(const std::string& parent);
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }

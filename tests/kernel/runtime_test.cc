@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "kernel/cgroup.h"
 #include "kernel/features.h"
 #include "kernel/seed_ns.h"
 #include "tests/kernel/fixture.h"
@@ -298,6 +299,21 @@ TEST_F(RuntimeTest, ListAndFindDropStaleRecords) {
   EXPECT_TRUE(runtime_->list()->empty());
   EXPECT_TRUE(registry_records().empty());
   EXPECT_EQ(runtime_->find("web").error().kind(), ErrorKind::kNotFound);
+}
+
+TEST_F(RuntimeTest, OneReadOfTheCgroupParentGivesEveryCellsId) {
+  EXPECT_TRUE(CellCgroup::ids_under(paths_->cgroup_parent())->empty());
+  CellInfo web = create_cell("web", Profile::kLow, 7);
+  CellInfo db = create_cell("db", Profile::kMedium, 8);
+  auto ids = CellCgroup::ids_under(paths_->cgroup_parent());
+  ASSERT_TRUE(ids.ok()) << ids.error().message();
+  // The same ids a stat of each cgroup gives, and only the cells (no control files).
+  EXPECT_EQ(*ids, (std::map<std::string, uint64_t>{
+                      {"db", *CellCgroup::id_of(paths_->cgroup_parent(), "db")},
+                      {"web", *CellCgroup::id_of(paths_->cgroup_parent(), "web")}}));
+  EXPECT_EQ(ids->at("web"), web.cgroup_id);
+  EXPECT_EQ(ids->at("db"), db.cgroup_id);
+  EXPECT_TRUE(CellCgroup::ids_under(scratch_ + "/no-such-parent")->empty());
 }
 
 TEST_F(RuntimeTest, DuplicateNamesAndPortsAreRefused) {
