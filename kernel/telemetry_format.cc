@@ -63,7 +63,10 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) {
+// The text goes to SINK in pieces of about kChunk bytes, so a scrape of a thousand cells (1.4 MB)
+// reuses one small buffer instead of touching 350 fresh pages for a whole copy of it.
+void write_prometheus(const std::vector<CellStats>& cells, int64_t now, const StatsSink& sink) {
+  constexpr size_t kChunk = 64 * 1024;
   struct Metric {
     const char* name;
     const char* type;
@@ -82,24 +85,27 @@ std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) 
       {"cell_health_up", "gauge", "1 if the last healthcheck passed, 0 if it failed, NaN if unknown."},
       {"cell_supervisor_failed", "gauge", "1 if the supervised service spent its restart budget."},
   };
+  std::string out;
+  out.reserve(kChunk + 4096);
+  auto line_done = [&] {
+    if (out.size() >= kChunk) {
+      sink(out);
+      out.clear();
+    }
+  };
   // All HELP/TYPE lines come first, as in the seed's output; each metric's samples then stay
   // one group, which the exposition format requires.
-  std::string out;
   for (const auto& m : kMetrics) {
     out += std::string("# HELP ") + m.name + " " + m.help + "\n";
     out += std::string("# TYPE ") + m.name + " " + m.type + "\n";
   }
   std::vector<std::string> labels;
   labels.reserve(cells.size());
-  size_t label_bytes = 0;
   for (const auto& c : cells) {
-    label_bytes += c.name.size() + c.root.size() + 32;
     labels.push_back("cid=\"" + std::to_string(c.cid) + "\",name=\"" +
                      prometheus_label_value(c.name) + "\",root=\"" +
                      prometheus_label_value(c.root) + "\"");
   }
-  // One allocation for the whole text: 15 sample lines per cell (11 metrics, denials by kind).
-  out.reserve(out.size() + label_bytes * 15 + cells.size() * 15 * 48);
   auto emit = [&](const char* name, auto value_of) {
     for (size_t i = 0; i < cells.size(); ++i) {
       out += name;
@@ -108,6 +114,7 @@ std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) 
       out += "} ";
       out += value_of(cells[i]);
       out += '\n';
+      line_done();
     }
   };
   using S = const CellStats&;
@@ -125,6 +132,7 @@ std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) 
       out += "cell_denials_total{" + labels[i] + ",kind=\"" + kKinds[k] + "\"} " +
              std::to_string(cells[i].denials[k]) + "\n";
     }
+    line_done();
   }
   // Health is "unknown" without a healthcheck; NaN says so without faking "up".
   emit("cell_health_up", [](S c) {
@@ -132,7 +140,7 @@ std::string format_prometheus(const std::vector<CellStats>& cells, int64_t now) 
   });
   emit("cell_supervisor_failed",
        [](S c) { return std::string(c.state == SuperviseState::kFailed ? "1" : "0"); });
-  return out;
+  if (!out.empty()) sink(out);
 }
 
 std::string format_json(const std::vector<CellStats>& cells, int64_t now) {
@@ -221,13 +229,23 @@ std::string human_age(int64_t s) {
   return std::to_string(s / 86400) + "d";
 }
 
+void write_stats(const std::vector<CellStats>& cells, const StatsOutput& out, int64_t now,
+                 const StatsSink& sink) {
+  if (out.format != StatsFormat::kPrometheus) {
+    sink(format_stats(cells, out, now));
+    return;
+  }
+  if (out.http_header) sink("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+  write_prometheus(cells, now, sink);
+}
+
 std::string format_stats(const std::vector<CellStats>& cells, const StatsOutput& out,
                          int64_t now) {
   switch (out.format) {
     case StatsFormat::kPrometheus: {
-      std::string body = format_prometheus(cells, now);
-      if (!out.http_header) return body;
-      return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body;
+      std::string text;
+      write_stats(cells, out, now, [&text](std::string_view piece) { text += piece; });
+      return text;
     }
     case StatsFormat::kJson:
       return format_json(cells, now);

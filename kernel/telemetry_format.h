@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -31,6 +33,11 @@ Result<StatsOutput> choose_stats_output(bool prometheus, bool http, bool verbose
 
 std::string format_stats(const std::vector<CellStats>& cells, const StatsOutput& out,
                          int64_t now_unix_ns);
+// The same text handed to SINK in pieces, in order: the Prometheus exposition of many cells is
+// megabytes, and a scrape that writes it as it goes never holds it whole.
+using StatsSink = std::function<void(std::string_view)>;
+void write_stats(const std::vector<CellStats>& cells, const StatsOutput& out, int64_t now_unix_ns,
+                 const StatsSink& sink);
 
 // Pieces exposed for tests.
 std::string prometheus_label_value(std::string_view raw);  // escaped, without quotes

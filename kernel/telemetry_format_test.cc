@@ -113,6 +113,40 @@ TEST(StatsFormat, PrometheusKeepsSeedNamesTypesFirstAndEscapes) {
   EXPECT_EQ(out.find('\n', first + 1), second);
 }
 
+TEST(StatsFormat, PrometheusOfManyCellsComesInBoundedPiecesOfWholeLines) {
+  std::vector<CellStats> cells;
+  for (uint32_t i = 0; i < 1000; ++i) {
+    CellStats c = sample()[0];
+    c.cid = i + 1;
+    c.name = "cell-" + std::to_string(i);
+    cells.push_back(c);
+  }
+  std::vector<std::string> pieces;
+  write_stats(cells, {StatsFormat::kPrometheus, true, true}, 1596 * kSec,
+              [&pieces](std::string_view p) { pieces.emplace_back(p); });
+  // The header first, then the text (1.4 MB) in pieces of whole lines, none much over 64 KiB.
+  ASSERT_GT(pieces.size(), 10u);
+  EXPECT_EQ(pieces[0], "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+  std::string text;
+  for (size_t i = 1; i < pieces.size(); ++i) {
+    EXPECT_LE(pieces[i].size(), 64u * 1024 + 1024) << "piece " << i;
+    EXPECT_EQ(pieces[i].back(), '\n') << "piece " << i;
+    text += pieces[i];
+  }
+  // 11 HELP and 11 TYPE lines, then 14 samples per cell (10 metrics, 4 kinds of denial), each
+  // metric's samples one run.
+  std::vector<std::string> runs;
+  size_t lines = 0;
+  for (size_t at = 0; at < text.size(); at = text.find('\n', at) + 1, ++lines) {
+    if (text[at] == '#') continue;
+    std::string metric = text.substr(at, text.find('{', at) - at);
+    if (runs.empty() || runs.back() != metric) runs.push_back(metric);
+  }
+  EXPECT_EQ(lines, 22u + 14 * 1000);
+  EXPECT_EQ(runs.size(), 11u);
+  EXPECT_EQ(runs.back(), "cell_supervisor_failed");
+}
+
 TEST(StatsFormat, PrometheusWithNoCellsIsOnlyHeaders) {
   auto out = format_stats({}, {StatsFormat::kPrometheus}, 0);
   EXPECT_EQ(out.find("\ncell_"), std::string::npos);

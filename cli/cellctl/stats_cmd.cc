@@ -144,9 +144,11 @@ int run_stats(const Context& ctx, const StatsOptions& o) {
       ::close(conn);
     }
   }
-  auto text = render(*paths, *out);
-  if (!text) return fail(text.error());
-  std::fwrite(text->data(), 1, text->size(), stdout);
+  auto cells = kernel::SnapshotFile::read_all(*paths);
+  if (!cells) return fail(cells.error());
+  kernel::write_stats(*cells, *out, now_unix_ns(), [](std::string_view piece) {
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+  });
   return 0;
 }
 
