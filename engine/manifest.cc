@@ -12,6 +12,7 @@
 #include "base/signals.h"
 #include "base/text.h"
 #include "engine/manifest_check.h"
+#include "engine/toml_guard.h"
 
 namespace cells::engine {
 namespace {
@@ -156,8 +157,14 @@ class TableReader {
 };
 
 Result<toml::table> parse_toml(const std::string& file, std::string_view text) {
+  // toml_guard.h: the text toml++ 3.3 may be given without reaching undefined behaviour.
+  GuardedToml guarded = guard_toml(text);
+  if (!guarded.refusal.empty()) {
+    return Error::invalid(file + ":" + std::to_string(guarded.line) +
+                          ": TOML syntax error: " + guarded.refusal);
+  }
   try {
-    return toml::parse(text, file);
+    return toml::parse(guarded.changed ? std::string_view(guarded.rewritten) : text, file);
   } catch (const toml::parse_error& e) {
     return Error::invalid(file + ":" + std::to_string(e.source().begin.line) +
                           ": TOML syntax error: " + one_line(e.description()));
