@@ -137,7 +137,7 @@ class Rewriter {
     if (literal() && (c == '\\' || c == '"')) {
       emit('\\');
     } else if (c == '\n' && !multi()) {
-      // A newline ends no one-line string: toml++ reports it on this line. The scan goes on
+      // A one-line string cannot hold a newline: toml++ reports it on this line. The scan goes on
       // in bare context so that the rest is still made ASCII.
       context_ = Context::kBare;
     }
