@@ -192,9 +192,8 @@ class Rewriter {
     if (static_cast<uint8_t>(next) >= 0x80) {
       size_t len = 0;
       uint32_t cp = decode_utf8(t_, i_, len);
-      return refuse(cp == kNotUtf8 ? std::string("invalid UTF-8 after a backslash")
-                                   : "a backslash before " + code_point_name(cp) +
-                                         " is no TOML escape sequence");
+      if (cp == kNotUtf8) return non_ascii();  // refused as invalid UTF-8, with its byte
+      return refuse("a backslash before " + code_point_name(cp) + " is no TOML escape sequence");
     }
     if (next == '"' || next == '\\') {
       emit(next);

@@ -85,6 +85,7 @@ TEST(TomlGuard, RefusesInvalidUtf8AndBackslashBeforeNonAscii) {
   EXPECT_EQ(guard_toml("a = \"\xC3\"\n").refusal, "invalid UTF-8 (byte 0xC3)");
   EXPECT_EQ(guard_toml("# \xC0\xAF overlong\n").refusal, "invalid UTF-8 (byte 0xC0)");
   EXPECT_EQ(guard_toml("a = '\xED\xA0\x80'\n").refusal, "invalid UTF-8 (byte 0xED)");
+  EXPECT_EQ(guard_toml("a = \"\\\xFF\"\n").refusal, "invalid UTF-8 (byte 0xFF)");
   GuardedToml g = guard_toml("a = 1\nb = \"\"\"x\\é\"\"\"\n");
   EXPECT_EQ(g.line, 2u);
   EXPECT_EQ(g.refusal, "a backslash before U+00E9 is no TOML escape sequence");
